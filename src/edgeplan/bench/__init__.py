@@ -1,0 +1,1 @@
+"""The characterisation harness: cold start, LoadGen scenarios, stages, drift, memory, energy."""

@@ -1,0 +1,127 @@
+"""`edgeplan characterise MODEL`: measure a model on this host and store the record."""
+
+import json
+import time
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from edgeplan.backends import BackendOptions
+from edgeplan.bench.characterise import CharacteriseConfig, record_json
+from edgeplan.bench.characterise import characterise as run_characterise
+from edgeplan.cli.render import summary_tables
+from edgeplan.errors import ConfigError
+from edgeplan.records.store import RecordStore
+
+console = Console()
+
+
+class BackendName(StrEnum):
+    onnxruntime = "onnxruntime"
+    openvino = "openvino"
+    litert = "litert"
+
+
+class ScenarioName(StrEnum):
+    SingleStream = "SingleStream"
+    MultiStream = "MultiStream"
+    Server = "Server"
+    Offline = "Offline"
+
+
+def characterise(
+    model: Path = typer.Argument(..., help="ONNX, TFLite or OpenVINO IR (.xml) model file."),
+    backend: BackendName | None = typer.Option(
+        None, help="Runtime; default: first that takes the format."
+    ),
+    threads: int | None = typer.Option(None, min=1, help="Intra-op / inference threads."),
+    precision: str = typer.Option("auto", help="auto | f32 | bf16 | fp16 (openvino hint)."),
+    perf_hint: str = typer.Option("latency", help="latency | throughput (openvino hint)."),
+    device: str = typer.Option("cpu", help="cpu | cuda | tensorrt (onnxruntime EPs)."),
+    scenario: list[ScenarioName] = typer.Option(
+        ["SingleStream", "Offline"], help="LoadGen scenarios; SingleStream always runs. Repeat."
+    ),
+    duration_s: float = typer.Option(
+        10.0,
+        min=0.5,
+        help="SingleStream / sustained run length (others get a quarter). Real runs: 600.",
+    ),
+    min_queries: int = typer.Option(
+        64, min=1, help="LoadGen minimum query count. Real runs: 1024."
+    ),
+    streams: int = typer.Option(8, min=1, help="MultiStream samples per query."),
+    server_bound_ms: float | None = typer.Option(
+        None, help="Server: p99 bound for the QPS search (default 4x SingleStream p99)."
+    ),
+    concurrency: int = typer.Option(0, min=0, help="Camera streams sharing the host (0 = skip)."),
+    fps: float = typer.Option(10.0, min=0.1, help="Demanded fps per stream for --concurrency."),
+    images: Path | None = typer.Option(None, help="Folder of images for samples and stages."),
+    video: Path | None = typer.Option(None, help="Video file for samples and stages."),
+    card: Path | None = typer.Option(None, help="Model card YAML (default: MODEL.card.yaml)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the record as JSON here."),
+    store: Path | None = typer.Option(None, help="Records store (default ~/.cache/edgeplan)."),
+) -> None:
+    """Measure MODEL on this host: cold start, LoadGen latency percentiles and throughput,
+    per-stage pipeline time, drift, memory, energy (when counters exist) and an op profile."""
+    allowed = {
+        "precision": ("auto", "f32", "bf16", "fp16"),
+        "perf_hint": ("latency", "throughput"),
+        "device": ("cpu", "cuda", "tensorrt"),
+    }
+    for opt, value in (("precision", precision), ("perf_hint", perf_hint), ("device", device)):
+        if value not in allowed[opt]:
+            raise ConfigError(
+                f"--{opt.replace('_', '-')}: {value!r} is not allowed; "
+                f"allowed: {', '.join(allowed[opt])}"
+            )
+    if images and video:
+        raise ConfigError("give --images or --video, not both")
+    options = BackendOptions(
+        threads=threads,
+        device=device,
+        precision=precision,  # type: ignore[arg-type]
+        performance_hint=perf_hint,
+    )  # type: ignore[arg-type]
+    cfg = CharacteriseConfig(
+        model=model,
+        backend=backend.value if backend else None,
+        options=options,
+        card=card,
+        scenarios=tuple(dict.fromkeys(["SingleStream", *(s.value for s in scenario)])),  # type: ignore[arg-type]
+        duration_s=duration_s,
+        min_queries=min_queries,
+        images=images,
+        video=video,
+        multistream_streams=streams,
+        server_latency_bound_ms=server_bound_ms,
+        concurrency_streams=concurrency,
+        concurrency_fps=fps,
+    )
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"characterising {model.name}", total=None)
+
+        def progress(msg: str) -> None:
+            bar.update(task, description=f"{model.name}: {msg}")
+            console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {msg}", highlight=False)
+
+        record = run_characterise(cfg, progress)
+    with RecordStore(store) as st:
+        st.put(record)
+    for table in summary_tables(record):
+        console.print(table)
+    for w in record.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    console.print(f"record [bold]{record.record_id}[/] stored in {st.path}")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(record_json(record), indent=2))
+        console.print(f"wrote {json_out}")

@@ -1,0 +1,47 @@
+"""`edgeplan` console entry point: maps EdgeplanError to exit codes, without a traceback."""
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from edgeplan.cli import characterise_cmd, records_cmd
+from edgeplan.errors import EdgeplanError
+
+app_typer = typer.Typer(
+    name="edgeplan",
+    help="Decide where CV inference runs, size the model, prove it with measurements.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app_typer.command("characterise")(characterise_cmd.characterise)
+app_typer.add_typer(records_cmd.app, name="records")
+err = Console(stderr=True)
+
+
+@app_typer.command()
+def demo() -> None:
+    """Plan the embedded example fleet (arrives with `edgeplan plan`)."""
+    from edgeplan.cli.demo_cmd import run_demo
+
+    run_demo()
+
+
+def app() -> None:
+    """Run the CLI; an EdgeplanError prints its message and exits with its code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app_typer(standalone_mode=False)
+    except EdgeplanError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        code = getattr(exc, "exit_code", None)
+        if code is None:
+            raise
+        if hasattr(exc, "show"):
+            exc.show()
+        sys.exit(code)

@@ -1,0 +1,63 @@
+"""`edgeplan records list|show|export`."""
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgeplan.bench.characterise import record_json
+from edgeplan.cli.render import summary_tables
+from edgeplan.records.store import RecordStore
+
+app = typer.Typer(help="Inspect and export stored measurement records.", no_args_is_help=True)
+console = Console()
+STORE = typer.Option(None, help="Records store (default ~/.cache/edgeplan or $EDGEPLAN_STORE).")
+
+
+@app.command("list")
+def list_records(store: Path | None = STORE) -> None:
+    """One line per record, newest first."""
+    with RecordStore(store) as st:
+        rows = list(st.summaries())
+        path = st.path
+    t = Table(title=f"records in {path}")
+    for c in ("id", "kind", "model", "backend", "source", "p99 ms", "fps", "created (UTC)"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            r["record_id"],
+            r["kind"],
+            Path(r["model_path"]).name,
+            r["backend"],
+            r["source"],
+            f"{r['latency_ms_p99']:.2f}" if r["latency_ms_p99"] is not None else "-",
+            f"{r['throughput_fps']:.1f}" if r["throughput_fps"] is not None else "-",
+            r["created_utc"][:19],
+        )
+    console.print(t)
+
+
+@app.command()
+def show(
+    record_id: str = typer.Argument(..., help="Record id or a unique prefix."),
+    store: Path | None = STORE,
+) -> None:
+    """Summary tables of one record."""
+    with RecordStore(store) as st:
+        record = st.get(record_id)
+    for table in summary_tables(record):
+        console.print(table)
+
+
+@app.command()
+def export(
+    out: Path = typer.Argument(..., help="JSON file to write (a list of records)."),
+    store: Path | None = STORE,
+) -> None:
+    """Write every record as JSON."""
+    with RecordStore(store) as st:
+        records = st.all()
+    out.write_text(json.dumps([record_json(r) for r in records], indent=2))
+    console.print(f"wrote {len(records)} records to {out}")
