@@ -11,6 +11,7 @@ import numpy as np
 
 import edgeplan
 from edgeplan.backends import BackendOptions, backend_for, get_backend
+from edgeplan.backends.common import check_format
 from edgeplan.bench.coldstart import measure_cold_start
 from edgeplan.bench.concurrency import run_concurrency
 from edgeplan.bench.energy import EnergyMeter
@@ -99,6 +100,7 @@ def characterise(
     backend = get_backend(cfg.backend) if cfg.backend else backend_for(model)
     opts = cfg.options
     warnings: list[str] = []
+    check_format(backend.name, backend.capabilities, model)
 
     progress("cold start in a fresh process")
     cold = measure_cold_start(str(model.path), backend.name, opts)

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+from edgeplan import errors
 from edgeplan.backends.base import BackendOptions
 from edgeplan.errors import EdgeplanError
 from edgeplan.records.types import ColdStart
@@ -37,5 +38,7 @@ def measure_cold_start(
         raise EdgeplanError(f"cold-start subprocess failed: {proc.stderr.strip()[-2000:]}")
     data = json.loads(lines[-1])
     if "error" in data:
-        raise EdgeplanError(f"cold-start subprocess: {data['error']}")
+        cls = getattr(errors, data.get("error_type", ""), EdgeplanError)
+        cls = cls if isinstance(cls, type) and issubclass(cls, EdgeplanError) else EdgeplanError
+        raise cls(f"cold-start subprocess: {data['error']}")
     return ColdStart.model_validate(data)

@@ -76,5 +76,5 @@ if __name__ == "__main__":
     try:
         result = main(sys.argv[1])
     except Exception as exc:  # report any failure as data for the parent
-        result = {"error": f"{type(exc).__name__}: {exc}"}
+        result = {"error": str(exc), "error_type": type(exc).__name__}
     print(json.dumps(result))

@@ -116,7 +116,12 @@ def analyse_onnx(path: Path, input_hw: tuple[int, int] | None = None) -> StaticA
             stat.activation_bytes += _numel(shape) * itemsize if itemsize else 0
         stat.macs = _macs(node, shapes)
         ops.append(stat)
-    params = sum(_numel(list(t.dims)) for t in model.graph.initializer)
+    # int64 initialisers are shapes and indices, not learned parameters
+    params = sum(
+        _numel(list(t.dims))
+        for t in model.graph.initializer
+        if t.data_type != onnx.TensorProto.INT64
+    )
     weight_bytes = sum(_numel(list(t.dims)) * shapes[t.name][1] for t in model.graph.initializer)
     graph_inputs = {
         i.name: [d.dim_value for d in i.type.tensor_type.shape.dim]
