@@ -90,6 +90,24 @@ def test_characterise_writes_required_keys(
             "overhead-bound",
         }
     assert "LoadGen samples are synthetic" not in " ".join(data["warnings"])
+    if backend == "onnxruntime":  # same inputs again: the content-addressed cache answers
+        again = edgeplan(
+            "characterise",
+            str(testdata / "models" / model),
+            "--backend",
+            backend,
+            "--threads",
+            "1",
+            "--duration-s",
+            "2",
+            "--json",
+            str(out),
+            *extra,
+            "--reuse",
+            store=tmp_path / "s.sqlite",
+        )
+        assert again.returncode == 0 and "reusing record" in again.stdout
+        assert json.loads(out.read_text())["record_id"] == data["record_id"]
     # the record is in the store and readable through `records`
     listing = edgeplan("records", "list", store=tmp_path / "s.sqlite")
     assert data["record_id"] in listing.stdout

@@ -48,7 +48,9 @@ class OvSession:
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         req = self._request()
-        req.infer(inputs)
+        # share_inputs: no copy of the input (0.6-1 ms for a 352x352 frame on this CPU); the
+        # caller's arrays are not modified during infer, so sharing is safe.
+        req.infer(inputs, share_inputs=True)
         return {n: req.get_output_tensor(i).data.copy() for i, n in enumerate(self._out_names)}
 
     def profiling_info(self) -> list[Any]:

@@ -9,12 +9,14 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from edgeplan.backends import BackendOptions
-from edgeplan.bench.characterise import CharacteriseConfig, record_json
+from edgeplan.backends import BackendOptions, backend_for, get_backend
+from edgeplan.bench.characterise import CharacteriseConfig, cache_key, record_json
 from edgeplan.bench.characterise import characterise as run_characterise
 from edgeplan.cli.render import summary_tables
 from edgeplan.errors import ConfigError
+from edgeplan.models import open_model
 from edgeplan.records.store import RecordStore
+from edgeplan.records.types import CharacterisationRecord
 
 console = Console()
 
@@ -63,6 +65,11 @@ def characterise(
     card: Path | None = typer.Option(None, help="Model card YAML (default: MODEL.card.yaml)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the record as JSON here."),
     store: Path | None = typer.Option(None, help="Records store (default ~/.cache/edgeplan)."),
+    reuse: bool = typer.Option(
+        False,
+        help="Reuse a stored record with the same cache key (model bytes, backend, options, "
+        "host, harness settings) instead of measuring again.",
+    ),
 ) -> None:
     """Measure MODEL on this host: cold start, LoadGen latency percentiles and throughput,
     per-stage pipeline time, drift, memory, energy (when counters exist) and an op profile."""
@@ -100,6 +107,14 @@ def characterise(
         concurrency_streams=concurrency,
         concurrency_fps=fps,
     )
+    cached = _cached(cfg, store) if reuse else None
+    if cached is not None:
+        console.print(
+            f"reusing record {cached.record_id} ({cached.provenance.timestamp_utc}): "
+            "same model bytes, backend, options, host and harness settings"
+        )
+        _finish(cached, store, json_out, store_it=False)
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -114,13 +129,28 @@ def characterise(
             console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {msg}", highlight=False)
 
         record = run_characterise(cfg, progress)
+    _finish(record, store, json_out, store_it=True)
+
+
+def _cached(cfg: CharacteriseConfig, store: Path | None) -> CharacterisationRecord | None:
+    model = open_model(cfg.model)
+    backend = get_backend(cfg.backend) if cfg.backend else backend_for(model)
     with RecordStore(store) as st:
-        st.put(record)
+        return st.find_cached(cache_key(model.sha256, backend.name, cfg.options, cfg))
+
+
+def _finish(
+    record: CharacterisationRecord, store: Path | None, json_out: Path | None, store_it: bool
+) -> None:
+    with RecordStore(store) as st:
+        if store_it:
+            st.put(record)
+        path = st.path
     for table in summary_tables(record):
         console.print(table)
     for w in record.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    console.print(f"record [bold]{record.record_id}[/] stored in {st.path}")
+    console.print(f"record [bold]{record.record_id}[/] in {path}")
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(record_json(record), indent=2))

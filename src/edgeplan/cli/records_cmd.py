@@ -23,18 +23,17 @@ def list_records(store: Path | None = STORE) -> None:
         rows = list(st.summaries())
         path = st.path
     t = Table(title=f"records in {path}")
-    for c in ("id", "kind", "model", "backend", "source", "p99 ms", "fps", "created (UTC)"):
-        t.add_column(c)
+    for c in ("id", "model", "backend", "source", "p99 ms", "fps", "created (UTC)"):
+        t.add_column(c, no_wrap=c in ("id", "created (UTC)"))
     for r in rows:
         t.add_row(
             r["record_id"],
-            r["kind"],
             Path(r["model_path"]).name,
             r["backend"],
             r["source"],
             f"{r['latency_ms_p99']:.2f}" if r["latency_ms_p99"] is not None else "-",
             f"{r['throughput_fps']:.1f}" if r["throughput_fps"] is not None else "-",
-            r["created_utc"][:19],
+            r["created_utc"][:16].replace("T", " "),
         )
     console.print(t)
 

@@ -9,6 +9,20 @@ def _f(v: float | None, nd: int = 2) -> str:
     return "-" if v is None else f"{v:.{nd}f}"
 
 
+def _drift(r: CharacterisationRecord) -> str:
+    s = r.sustained
+    if s is None:
+        return "run too short for windows"
+    p50 = r.latency_ms_p50 or 1.0
+    change = s.p50_slope_ms_per_min * s.duration_s / 60 / p50 * 100
+    flag = " [noisy host: windows disagree]" if s.windows_disagree else ""
+    clock = f", CPU {min(s.cpu_mhz):.0f}-{max(s.cpu_mhz):.0f} MHz" if s.cpu_mhz else ""
+    return (
+        f"p50 {change:+.1f}% over {s.duration_s:.0f} s ({s.p50_slope_ms_per_min:+.3f} ms/min), "
+        f"last/first window p99 {s.last_vs_first_p99_ratio:.2f}{clock}{flag}"
+    )
+
+
 def summary_tables(r: CharacterisationRecord) -> list[Table]:
     """Headline, scenarios, stages and top ops of one record."""
     host = r.provenance.host
@@ -40,13 +54,7 @@ def summary_tables(r: CharacterisationRecord) -> list[Table]:
             if r.energy.available
             else f"not measured: {r.energy.reason}",
         ),
-        (
-            "drift",
-            f"p50 slope {_f(r.sustained.p50_slope_ms_per_min, 3)} ms/min, last/first p99 "
-            f"{_f(r.sustained.last_vs_first_p99_ratio)}"
-            if r.sustained
-            else "run too short",
-        ),
+        ("drift", _drift(r)),
         ("bottleneck", f"{r.bottleneck}: {r.bottleneck_reason}"),
         ("source", f"{r.provenance.source} at {r.provenance.timestamp_utc}"),
     ]:
