@@ -20,6 +20,9 @@ class LiteRTSession:
         ins, outs = interp.get_input_details(), interp.get_output_details()
         self._in = {d["name"]: d["index"] for d in ins}
         self._out = [(d["name"], d["index"]) for d in outs]
+        # quantised outputs are dequantised (real = scale * (q - zero_point)) so every decoder
+        # sees real values; (0.0, 0) means "not quantised"
+        self._deq = {d["name"]: d["quantization"] for d in outs if d["quantization"][0] != 0.0}
         self.input_names = [d["name"] for d in ins]
         self.input_shapes = {d["name"]: [int(x) for x in d["shape"]] for d in ins}
         self.input_dtypes = {d["name"]: np.dtype(d["dtype"]).name for d in ins}
@@ -32,7 +35,10 @@ class LiteRTSession:
             for name, arr in inputs.items():
                 self._it.set_tensor(self._in[name], arr)
             self._it.invoke()
-            return {name: self._it.get_tensor(idx) for name, idx in self._out}
+            out = {name: self._it.get_tensor(idx) for name, idx in self._out}
+        for name, (scale, zero) in self._deq.items():
+            out[name] = (out[name].astype(np.float32) - zero) * scale
+        return out
 
 
 class LiteRTBackend:
@@ -71,6 +77,7 @@ class LiteRTBackend:
             "num_threads": options.threads or "default",
             "delegate": "XNNPACK (default)",
             "inference_precision": "int8" if in_dtype in ("uint8", "int8") else "float",
+            "outputs": "quantised outputs dequantised to float32",
         }
         return LiteRTSession(interp, applied)
 

@@ -7,8 +7,10 @@ from edgeplan.backends.openvino_backend import OpenVINOBackend
 from edgeplan.errors import BackendUnavailable
 from edgeplan.models.files import ModelFile
 
+# Order is preference: each format's default is the first installed backend that takes it
+# (ONNX -> onnxruntime, TFLite -> litert, OpenVINO IR -> openvino).
 _REGISTRY: dict[str, Backend] = {
-    b.name: b for b in (OnnxRuntimeBackend(), OpenVINOBackend(), LiteRTBackend())
+    b.name: b for b in (OnnxRuntimeBackend(), LiteRTBackend(), OpenVINOBackend())
 }
 
 

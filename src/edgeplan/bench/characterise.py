@@ -22,13 +22,11 @@ from edgeplan.bench.opprofile import measure_host_peaks, summarise_ops
 from edgeplan.bench.pipeline import run_stages
 from edgeplan.bench.sustained import analyse_sustained
 from edgeplan.models.analysis import analyse
-from edgeplan.models.card import card_path_for, infer_card
+from edgeplan.models.card import card_for_session, session_input_hw
 from edgeplan.models.files import open_model
 from edgeplan.models.preprocess import preprocess
 from edgeplan.records.provenance import host_fingerprint, measured
 from edgeplan.records.types import CharacterisationRecord, ScenarioResult
-from edgeplan.spec.loading import load_yaml_model
-from edgeplan.spec.modelcard import ModelCard
 
 Progress = Callable[[str], None]
 
@@ -59,18 +57,6 @@ class CharacteriseConfig:
         for k in ("model", "backend", "options", "card"):
             d.pop(k)
         return {k: str(v) if isinstance(v, Path) else v for k, v in d.items()}
-
-
-def _load_card(cfg: CharacteriseConfig, model_path: Path, session, static) -> ModelCard:
-    path = cfg.card or card_path_for_path(model_path)
-    if cfg.card is not None or path.is_file():
-        return load_yaml_model(path, ModelCard)
-    name = session.input_names[0]
-    return infer_card(static, session.output_shapes, session.input_dtypes[name])
-
-
-def card_path_for_path(model_path: Path) -> Path:
-    return model_path.with_suffix(".card.yaml")
 
 
 def cache_key(
@@ -108,14 +94,13 @@ def characterise(
     progress("loading session")
     session = backend.load(model, opts)
     name = session.input_names[0]
-    shape = session.input_shapes[name]
-    hw = (shape[2], shape[3]) if len(shape) == 4 and shape[1] == 3 else (shape[1], shape[2])
+    hw = session_input_hw(session)
     static = analyse(model, hw if min(hw) > 0 else None)
-    card = _load_card(cfg, model.path, session, static)
+    card, card_source = card_for_session(model, session, static, cfg.card)
     if card.inferred:
         warnings.append(
-            f"no model card ({card_path_for(model).name}); inferred from the graph: "
-            "colour order and normalisation are guesses"
+            f"no model card ({model.path.with_suffix('.card.yaml').name}) and no built-in one; "
+            "inferred from the graph: colour order and normalisation are guesses"
         )
     warnings += static.notes
 
@@ -225,6 +210,7 @@ def characterise(
             **cfg.harness_dict(),
             "loadgen_input": input_desc,
             "card": card.model_dump(mode="json"),
+            "card_source": card_source,
         },
         notes=tuple(warnings),
     )

@@ -6,7 +6,7 @@ import sys
 import typer
 from rich.console import Console
 
-from edgeplan.cli import characterise_cmd, records_cmd
+from edgeplan.cli import characterise_cmd, evaluate_cmd, records_cmd
 from edgeplan.errors import EdgeplanError
 
 app_typer = typer.Typer(
@@ -16,6 +16,7 @@ app_typer = typer.Typer(
     add_completion=False,
 )
 app_typer.command("characterise")(characterise_cmd.characterise)
+app_typer.command("evaluate")(evaluate_cmd.evaluate)
 app_typer.add_typer(records_cmd.app, name="records")
 err = Console(stderr=True)
 

@@ -9,11 +9,21 @@ from rich.table import Table
 
 from edgeplan.bench.characterise import record_json
 from edgeplan.cli.render import summary_tables
+from edgeplan.cli.render_accuracy import accuracy_table, cascade_table
+from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
 from edgeplan.records.store import RecordStore
 
 app = typer.Typer(help="Inspect and export stored measurement records.", no_args_is_help=True)
 console = Console()
 STORE = typer.Option(None, help="Records store (default ~/.cache/edgeplan or $EDGEPLAN_STORE).")
+
+
+def render_any(record: object) -> list[Table]:
+    if isinstance(record, AccuracyRecord):
+        return [accuracy_table(record)]
+    if isinstance(record, CascadeRecord):
+        return [cascade_table(record)]
+    return summary_tables(record)  # type: ignore[arg-type]
 
 
 @app.command("list")
@@ -23,16 +33,28 @@ def list_records(store: Path | None = STORE) -> None:
         rows = list(st.summaries())
         path = st.path
     t = Table(title=f"records in {path}")
-    for c in ("id", "model", "backend", "source", "p99 ms", "fps", "created (UTC)"):
+    for c in (
+        "id",
+        "kind",
+        "model",
+        "backend",
+        "source",
+        "p99 ms",
+        "fps",
+        "accuracy",
+        "created (UTC)",
+    ):
         t.add_column(c, no_wrap=c in ("id", "created (UTC)"))
     for r in rows:
         t.add_row(
             r["record_id"],
+            r["kind"],
             Path(r["model_path"]).name,
             r["backend"],
             r["source"],
             f"{r['latency_ms_p99']:.2f}" if r["latency_ms_p99"] is not None else "-",
             f"{r['throughput_fps']:.1f}" if r["throughput_fps"] is not None else "-",
+            f"{r['metric']} {r['value']:.3f}" if r.get("value") is not None else "-",
             r["created_utc"][:16].replace("T", " "),
         )
     console.print(t)
@@ -46,7 +68,7 @@ def show(
     """Summary tables of one record."""
     with RecordStore(store) as st:
         record = st.get(record_id)
-    for table in summary_tables(record):
+    for table in render_any(record):
         console.print(table)
 
 
@@ -58,5 +80,13 @@ def export(
     """Write every record as JSON."""
     with RecordStore(store) as st:
         records = st.all()
-    out.write_text(json.dumps([record_json(r) for r in records], indent=2))
+    out.write_text(
+        json.dumps(
+            [
+                record_json(r) if r.kind == "characterisation" else r.model_dump(mode="json")
+                for r in records
+            ],
+            indent=2,
+        )
+    )
     console.print(f"wrote {len(records)} records to {out}")

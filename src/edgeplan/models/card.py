@@ -1,6 +1,11 @@
 """Find a model's card (beside it or given) or infer one from the graph, marked as inferred."""
 
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from edgeplan.models.analysis import StaticAnalysis
 from edgeplan.models.files import ModelFile
@@ -13,12 +18,43 @@ def card_path_for(model: ModelFile) -> Path:
     return model.path.with_suffix(".card.yaml")
 
 
-def load_card(model: ModelFile, analysis: StaticAnalysis, card: Path | None = None) -> ModelCard:
-    """The given card, else the one beside the model, else one inferred from the graph."""
-    path = card or card_path_for(model)
-    if card is not None or path.is_file():
-        return load_yaml_model(path, ModelCard)
-    return infer_card(analysis, output_shapes=None)
+@lru_cache(maxsize=1)
+def _known() -> dict[str, dict[str, Any]]:
+    text = resources.files("edgeplan.models").joinpath("known/cards.yaml").read_text()
+    return {sha: entry for entry in yaml.safe_load(text) for sha in entry["sha256"]}
+
+
+def known_card(model: ModelFile) -> ModelCard | None:
+    """The built-in card for a well-known model file (matched by sha256), with its input size
+    taken from the card (Coral classifiers differ only in size, fixed by the caller)."""
+    entry = _known().get(model.sha256)
+    return ModelCard.model_validate(entry["card"]) if entry else None
+
+
+def find_card(
+    model: ModelFile,
+    given: Path | None,
+    input_hw: tuple[int, int] | None,
+    fallback: ModelCard,
+) -> tuple[ModelCard, str]:
+    """The card to use and where it came from: --card, beside the model, built-in (by sha256),
+    or inferred from the graph (`fallback`)."""
+    path = given or card_path_for(model)
+    if given is not None or path.is_file():
+        return load_yaml_model(path, ModelCard), f"card file {path}"
+    known = known_card(model)
+    if known is not None:
+        if (
+            input_hw
+            and min(input_hw) > 0
+            and (known.input.height_px, known.input.width_px) != input_hw
+        ):
+            spec = known.input.model_copy(
+                update={"height_px": input_hw[0], "width_px": input_hw[1]}
+            )
+            known = known.model_copy(update={"input": spec})
+        return known, f"built-in card for {_known()[model.sha256]['name']}"
+    return fallback, "inferred from the graph"
 
 
 def _guess_decoder(output_shapes: dict[str, list[int]] | None) -> tuple[str, str]:
@@ -69,3 +105,21 @@ def infer_card(
     return ModelCard(
         task=task, input=spec, decoder=decoder, label_offset=label_offset, inferred=True
     )
+
+
+def session_input_hw(session: Any) -> tuple[int, int]:
+    """(H, W) of a session's first input, NCHW or NHWC; 0 where dynamic."""
+    shape = session.input_shapes[session.input_names[0]]
+    if len(shape) != 4:
+        return (0, 0)
+    h, w = (shape[2], shape[3]) if shape[1] in (1, 3) else (shape[1], shape[2])
+    return (max(h, 0), max(w, 0))
+
+
+def card_for_session(
+    model: ModelFile, session: Any, analysis: StaticAnalysis, given: Path | None
+) -> tuple[ModelCard, str]:
+    """find_card with the graph-inferred fallback built from a loaded session (any backend)."""
+    name = session.input_names[0]
+    fallback = infer_card(analysis, session.output_shapes, session.input_dtypes[name])
+    return find_card(model, given, session_input_hw(session), fallback)

@@ -50,3 +50,20 @@ def preprocess(frame: np.ndarray, spec: InputSpec) -> np.ndarray:
     if spec.layout == "NCHW":
         x = x.transpose(2, 0, 1)
     return np.ascontiguousarray(x[None])
+
+
+def input_to_frame(boxes: np.ndarray, spec: InputSpec, frame_hw: tuple[int, int]) -> np.ndarray:
+    """Map xyxy boxes in model-input pixels back to frame pixels, undoing the card's resize."""
+    ih, iw = spec.height_px, spec.width_px
+    fh, fw = frame_hw
+    b = np.asarray(boxes, np.float32).reshape(-1, 4).copy()
+    if spec.resize == "stretch":
+        return b * np.array([fw / iw, fh / ih, fw / iw, fh / ih], np.float32)
+    if spec.resize == "letterbox":
+        s = min(ih / fh, iw / fw)
+        px, py = (iw - round(fw * s)) // 2, (ih - round(fh * s)) // 2
+        b -= np.array([px, py, px, py], np.float32)
+        return np.clip(b / s, 0, [fw, fh, fw, fh]).astype(np.float32)
+    s = max(ih / fh, iw / fw)  # centre-crop
+    x0, y0 = (round(fw * s) - iw) // 2, (round(fh * s) - ih) // 2
+    return (b + np.array([x0, y0, x0, y0], np.float32)) / s

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeplan.errors import StoreError
+from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
 from edgeplan.records.types import CharacterisationRecord
 
 _SCHEMA = """
@@ -26,8 +27,12 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_cache ON records(cache_key);
 """
 
-_KINDS = {"characterisation": CharacterisationRecord}
-Record = CharacterisationRecord
+_KINDS: dict[str, type] = {
+    "characterisation": CharacterisationRecord,
+    "accuracy": AccuracyRecord,
+    "cascade": CascadeRecord,
+}
+Record = CharacterisationRecord | AccuracyRecord | CascadeRecord
 
 
 def default_store_path() -> Path:
@@ -125,6 +130,8 @@ class RecordStore:
                 "created_utc": created,
                 "latency_ms_p99": data.get("latency_ms_p99"),
                 "throughput_fps": data.get("throughput_fps"),
+                "metric": data.get("metric"),
+                "value": data.get("value"),
             }
 
     def all(self) -> list[Record]:

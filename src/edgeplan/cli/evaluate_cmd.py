@@ -1,0 +1,104 @@
+"""`edgeplan evaluate MODEL --data PATH`: accuracy, agreement (--reference) or cascade."""
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from edgeplan.backends import BackendOptions
+from edgeplan.cli.render_accuracy import accuracy_table, cascade_table
+from edgeplan.data.cascade import evaluate_cascade
+from edgeplan.data.evaluate import EvalConfig
+from edgeplan.data.evaluate import evaluate as run_evaluate
+from edgeplan.errors import ConfigError
+from edgeplan.records.store import RecordStore
+
+console = Console()
+FORMATS = ("auto", "imagenet", "coco", "yolo", "folder")
+
+
+def evaluate(
+    model: Path = typer.Argument(..., help="Model file (ONNX, TFLite, OpenVINO IR)."),
+    data: Path = typer.Option(
+        ..., help="Dataset: ImageNet list/folder, COCO JSON, YOLO dir, images."
+    ),
+    fmt: str = typer.Option("auto", "--format", help="auto | imagenet | coco | yolo | folder"),
+    limit: int | None = typer.Option(None, min=1, help="Evaluate the first N images only."),
+    backend: str | None = typer.Option(None, help="onnxruntime | openvino | litert"),
+    threads: int | None = typer.Option(None, min=1, help="Inference threads."),
+    card: Path | None = typer.Option(None, help="Model card YAML (default: beside / built-in)."),
+    label_offset: int = typer.Option(0, min=0, help="Added to dataset labels."),
+    score_threshold: float = typer.Option(
+        0.001, min=0, max=1, help="Detection score floor for mAP (COCO convention)."
+    ),
+    bootstrap: int = typer.Option(200, min=10, help="Bootstrap resamples for the 95% interval."),
+    reference: Path | None = typer.Option(None, help="Reference model: report agreement with it."),
+    cascade: Path | None = typer.Option(None, help="Cloud model: sweep the escalation band."),
+    cloud_backend: str | None = typer.Option(None, help="Backend for --cascade / --reference."),
+    accuracy_floor: float | None = typer.Option(None, help="Cascade: mark bands holding this."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the record as JSON here."),
+    store: Path | None = typer.Option(None, help="Records store (default ~/.cache/edgeplan)."),
+) -> None:
+    """Accuracy of MODEL on labelled data (top-1/top-5, COCO mAP), agreement with a reference
+    model on any images, or a cascade sweep with a cloud model. Each figure has its sample count,
+    a bootstrap 95% interval and the dataset's checksum."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r} is not allowed; allowed: {', '.join(FORMATS)}")
+    if reference and cascade:
+        raise ConfigError("give --reference or --cascade, not both")
+    cfg = EvalConfig(
+        model=model,
+        data=data,
+        fmt=fmt,
+        backend=backend,
+        options=BackendOptions(threads=threads),
+        card=card,
+        limit=limit,
+        label_offset=label_offset,
+        score_threshold=score_threshold,
+        n_boot=bootstrap,
+        reference=reference,
+        reference_backend=cloud_backend,
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"evaluating {model.name}", total=None)
+
+        def progress(total: int | None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            else:
+                bar.advance(task)
+
+        t0 = time.perf_counter()
+        if cascade is not None:
+            record = evaluate_cascade(
+                cfg, cascade, cloud_backend, accuracy_floor, progress=progress
+            )
+        else:
+            record = run_evaluate(cfg, progress)
+    with RecordStore(store) as st:
+        st.put(record)
+        path = st.path
+    if cascade is not None:
+        console.print(cascade_table(record))  # type: ignore[arg-type]
+    else:
+        console.print(accuracy_table(record))  # type: ignore[arg-type]
+        for p in record.problems:  # type: ignore[union-attr]
+            console.print(f"[yellow]skipped:[/] {p}", highlight=False)
+    console.print(
+        f"record [bold]{record.record_id}[/] in {path} ({time.perf_counter() - t0:.1f} s)"
+    )
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(record.model_dump(mode="json"), indent=2))
+        console.print(f"wrote {json_out}")

@@ -1,0 +1,1 @@
+"""Datasets (streaming readers), accuracy metrics and label-free agreement."""

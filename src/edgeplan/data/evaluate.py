@@ -1,0 +1,194 @@
+"""`edgeplan evaluate`: accuracy against labels, or agreement with a reference model."""
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import edgeplan
+from edgeplan.backends import BackendOptions
+from edgeplan.data import agreement as agr
+from edgeplan.data.metrics import MetricValue, bootstrap_mean, coco_map, topk_correct
+from edgeplan.data.predict import LoadedModel, frames, load_model
+from edgeplan.data.readers import CocoJson, Dataset, YoloTxt, open_dataset
+from edgeplan.errors import ConfigError, DataError
+from edgeplan.records.accuracy import AccuracyRecord, Metric
+from edgeplan.records.provenance import host_fingerprint, measured
+
+DETECTION_TASKS = ("detection", "face-detection")
+MAX_DETS = 100  # COCO's maxDets
+
+
+@dataclass
+class EvalConfig:
+    """What to evaluate, on what, and how."""
+
+    model: Path
+    data: Path
+    fmt: str = "auto"
+    backend: str | None = None
+    options: BackendOptions = field(default_factory=lambda: BackendOptions(threads=None))
+    card: Path | None = None
+    limit: int | None = None
+    label_offset: int = 0
+    score_threshold: float = 0.001  # the COCO-eval convention; the card's threshold is for serving
+    n_boot: int = 200
+    reference: Path | None = None
+    reference_backend: str | None = None
+
+
+def _metric(m: MetricValue) -> Metric:
+    return Metric(
+        metric=m.metric,
+        value=m.value,
+        ci95_low=m.ci95_low,
+        ci95_high=m.ci95_high,
+        samples=m.samples,
+    )
+
+
+def _classification(
+    model: LoadedModel, ds: Dataset, cfg: EvalConfig, tick: Callable[[], None]
+) -> list[MetricValue]:
+    preds, labels = [], []
+    for sample, frame in frames(iter(ds), ds.report, cfg.limit):
+        if sample.label is None:
+            raise DataError(f"{cfg.data}: unlabelled images; use --reference for agreement")
+        preds.append([d["label"] for d in model.predict(frame)])
+        labels.append(sample.label)
+        tick()
+    if not labels:
+        raise DataError(f"{cfg.data}: no image could be evaluated")
+    return [
+        bootstrap_mean(topk_correct(preds, labels, 1), "top1", cfg.n_boot),
+        bootstrap_mean(topk_correct(preds, labels, 5), "top5", cfg.n_boot),
+    ]
+
+
+def _detection(
+    model: LoadedModel, ds: Dataset, cfg: EvalConfig, tick: Callable[[], None]
+) -> list[MetricValue]:
+    if not isinstance(ds, CocoJson | YoloTxt):
+        raise DataError(f"{cfg.data}: detection needs boxes (COCO JSON or YOLO txt)")
+    gts, dets = [], {}
+    coco_ids = isinstance(ds, CocoJson)
+    for sample, frame in frames(iter(ds), ds.report, cfg.limit):
+        found = sorted(model.predict(frame), key=lambda d: -d["score"])[:MAX_DETS]
+        gts.append(sample)
+        dets[sample.image_id] = found
+        tick()
+    if not gts:
+        raise DataError(f"{cfg.data}: no image could be evaluated")
+    del coco_ids  # labels are contiguous 0..79 on both readers: the 80-vs-90 mapping is done
+    return list(coco_map(gts, dets, n_boot=min(cfg.n_boot, 100)))
+
+
+def _agreement(
+    model: LoadedModel, ref: LoadedModel, ds: Dataset, cfg: EvalConfig, tick: Callable[[], None]
+) -> list[MetricValue]:
+    same, f1s = [], []
+    detection = model.card.task in DETECTION_TASKS
+    for _sample, frame in frames(iter(ds), ds.report, cfg.limit):
+        a, b = model.predict(frame), ref.predict(frame)
+        if detection:
+            f1s.append(agr.f1(*agr.box_matches(a, b, 0.5)))
+        else:
+            same.append(float(bool(a and b) and a[0]["label"] == b[0]["label"]))
+        tick()
+    if detection:
+        return [bootstrap_mean(np.array(f1s), "box_f1_iou50_agreement", cfg.n_boot)]
+    return [bootstrap_mean(np.array(same), "top1_agreement", cfg.n_boot)]
+
+
+def evaluate(
+    cfg: EvalConfig, progress: Callable[[int | None], None] = lambda _n: None
+) -> AccuracyRecord:
+    """Run the evaluation; `progress(total)` once, then `progress(None)` per image."""
+    ds = open_dataset(cfg.data, cfg.fmt, cfg.label_offset)
+    overrides = {"score_threshold": cfg.score_threshold}
+    model = load_model(cfg.model, cfg.backend, cfg.options, cfg.card, overrides)
+    total = min(len(ds), cfg.limit) if cfg.limit else len(ds)
+    progress(total)
+
+    def tick() -> None:
+        progress(None)
+
+    warnings = []
+    if model.card.inferred:
+        warnings.append("card inferred from the graph: preprocessing may not match training")
+    ref = None
+    if cfg.reference is not None:
+        ref_over = {"score_threshold": model.card.score_threshold} if False else None
+        ref = load_model(cfg.reference, cfg.reference_backend, cfg.options, None, ref_over)
+        for m in (model, ref):
+            m.card = m.card.model_copy(update={"score_threshold": 0.5})
+        values = _agreement(model, ref, ds, cfg, tick)
+        figure = "agreement"
+    elif model.card.task == "classification":
+        values, figure = _classification(model, ds, cfg, tick), "accuracy"
+    elif model.card.task in DETECTION_TASKS:
+        values, figure = _detection(model, ds, cfg, tick), "accuracy"
+    else:
+        raise ConfigError(
+            f"card.task {model.card.task!r}: `evaluate --data` handles "
+            "classification and detection; see the task tests for pose/segmentation"
+        )
+    head = values[0]
+    key_blob = json.dumps(
+        [
+            model.file.sha256,
+            model.backend,
+            ds.sha256(),
+            cfg.limit,
+            cfg.score_threshold,
+            ref.file.sha256 if ref else None,
+            host_fingerprint().sha256,
+            edgeplan.__version__,
+        ]
+    )
+    key = hashlib.sha256(key_blob.encode()).hexdigest()
+    prov = measured(
+        backend=model.backend,
+        model_sha256=model.file.sha256,
+        model_path=str(model.file.path),
+        harness={
+            "limit": cfg.limit,
+            "score_threshold": cfg.score_threshold,
+            "bootstrap": cfg.n_boot,
+            "card": model.card.model_dump(mode="json"),
+        },
+        notes=tuple(warnings),
+    )
+    return AccuracyRecord(
+        record_id=hashlib.sha256(f"{key}{prov.timestamp_utc}".encode()).hexdigest()[:16],
+        cache_key=key,
+        model_sha256=model.file.sha256,
+        model_path=str(model.file.path),
+        backend=model.backend,
+        figure=figure,
+        metric=head.metric,
+        value=head.value,
+        ci95_low=head.ci95_low,
+        ci95_high=head.ci95_high,
+        samples=head.samples,
+        metrics=tuple(_metric(v) for v in values),
+        dataset_name=ds.name,
+        dataset_path=str(cfg.data),
+        dataset_format=type(ds).__name__,
+        dataset_sha256=ds.sha256(),
+        reference_model_sha256=ref.file.sha256 if ref else None,
+        reference_model_path=str(ref.file.path) if ref else None,
+        skipped=ds.report.skipped,
+        problems=tuple(ds.report.problems[:20]),
+        card_source=model.card_source,
+        warnings=tuple(warnings),
+        provenance=prov,
+    )
+
+
+def record_summary(r: AccuracyRecord) -> dict[str, Any]:
+    return {m.metric: round(m.value, 4) for m in r.metrics}

@@ -1,0 +1,92 @@
+"""Accuracy, agreement and cascade records: every figure with its sample count, a bootstrap 95%
+interval, and the data it was measured against (name + checksum)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edgeplan.records.provenance import Provenance
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class Metric(BaseModel):
+    """One metric value with its interval."""
+
+    model_config = _FROZEN
+
+    metric: str
+    value: float
+    ci95_low: float
+    ci95_high: float
+    samples: int
+
+
+class AccuracyRecord(BaseModel):
+    """`edgeplan evaluate`: accuracy against labels, or agreement with a reference model."""
+
+    model_config = _FROZEN
+
+    kind: Literal["accuracy"] = "accuracy"
+    record_id: str
+    cache_key: str
+    model_sha256: str
+    model_path: str
+    backend: str
+    figure: Literal["accuracy", "agreement"] = Field(
+        description="agreement: measured against another model's output, not against labels"
+    )
+    metric: str
+    value: float
+    ci95_low: float
+    ci95_high: float
+    samples: int
+    metrics: tuple[Metric, ...]
+    dataset_name: str
+    dataset_path: str
+    dataset_format: str
+    dataset_sha256: str
+    reference_model_sha256: str | None = None
+    reference_model_path: str | None = None
+    skipped: int = Field(0, description="Corrupt images / label lines reported and skipped.")
+    problems: tuple[str, ...] = Field((), description="The first skipped items, file and line.")
+    card_source: str
+    warnings: tuple[str, ...] = ()
+    provenance: Provenance
+
+
+class CascadeBand(BaseModel):
+    """The edge escalates to the cloud model when its confidence is in [low, high)."""
+
+    model_config = _FROZEN
+
+    band_low: float
+    band_high: float
+    escalation_rate: float
+    cascade: Metric
+    meets_floor: bool | None = None
+
+
+class CascadeRecord(BaseModel):
+    """`edgeplan evaluate EDGE --cascade CLOUD`: the data behind the hybrid pattern."""
+
+    model_config = _FROZEN
+
+    kind: Literal["cascade"] = "cascade"
+    record_id: str
+    cache_key: str
+    model_sha256: str
+    model_path: str
+    backend: str
+    cloud_model_sha256: str
+    cloud_model_path: str
+    metric: str
+    edge: Metric
+    cloud: Metric
+    bands: tuple[CascadeBand, ...]
+    accuracy_floor: float | None = None
+    cheapest_band_meeting_floor: CascadeBand | None = None
+    dataset_name: str
+    dataset_sha256: str
+    samples: int
+    provenance: Provenance
