@@ -139,3 +139,27 @@ def test_bad_input_gets_a_clear_error_without_traceback(
 def test_demo_runs(tmp_path: Path) -> None:
     r = edgeplan("demo", store=tmp_path / "s.sqlite")
     assert r.returncode == 0 and "not yet" in r.stdout
+
+
+def test_characterise_with_data_adds_accuracy(testdata: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    r = edgeplan(
+        "characterise",
+        str(testdata / "models/fastestdet/FastestDet.onnx"),
+        "--threads",
+        "1",
+        "--duration-s",
+        "1",
+        "--json",
+        str(out),
+        "--data",
+        str(testdata / "datasets/coco128/val2017_yolo"),
+        "--data-limit",
+        "24",
+        store=tmp_path / "s.sqlite",
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    metrics = {m["metric"]: m for m in data["accuracy"]}
+    assert set(metrics) == {"map50_95", "map50"} and metrics["map50"]["samples"] == 24
+    assert 0 < metrics["map50"]["value"] <= 1 and "val2017_yolo" in data["accuracy_dataset"]

@@ -21,6 +21,7 @@ from edgeplan.bench.loadgen import RunSettings, Scenario, find_server_qps, run_s
 from edgeplan.bench.opprofile import measure_host_peaks, summarise_ops
 from edgeplan.bench.pipeline import run_stages
 from edgeplan.bench.sustained import analyse_sustained
+from edgeplan.data.evaluate import EvalConfig, evaluate
 from edgeplan.models.analysis import analyse
 from edgeplan.models.card import card_for_session, session_input_hw
 from edgeplan.models.files import open_model
@@ -51,6 +52,8 @@ class CharacteriseConfig:
     stage_frames: int = 200
     profile_runs: int = 20
     loadgen_samples: int = 16
+    data: Path | None = None  # labelled data: accuracy is measured too
+    data_limit: int | None = None
 
     def harness_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -193,6 +196,24 @@ def characterise(
         timings, static, measure_host_peaks(), stages["infer"].latency_ms_p50
     )
 
+    accuracy, accuracy_dataset = (), None
+    if cfg.data is not None:
+        progress(f"accuracy on {cfg.data}")
+        acc = evaluate(
+            EvalConfig(
+                model=cfg.model,
+                data=cfg.data,
+                backend=backend.name,
+                options=opts,
+                card=cfg.card,
+                limit=cfg.data_limit,
+            )
+        )
+        accuracy = acc.metrics
+        accuracy_dataset = f"{acc.dataset_name} (sha256 {acc.dataset_sha256[:16]})"
+        if acc.skipped:
+            warnings.append(f"accuracy: {acc.skipped} items skipped ({acc.problems[0]})")
+
     lat = single.latency
     assert lat is not None
     throughput, tsource = (
@@ -244,6 +265,8 @@ def characterise(
         bottleneck=bottleneck,
         bottleneck_reason=reason,
         static=static.summary() | {"by_op_type": static.by_op_type()},
+        accuracy=accuracy,
+        accuracy_dataset=accuracy_dataset,
         warnings=tuple(warnings),
         provenance=prov,
     )

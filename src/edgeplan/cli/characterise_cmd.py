@@ -63,6 +63,8 @@ def characterise(
     images: Path | None = typer.Option(None, help="Folder of images for samples and stages."),
     video: Path | None = typer.Option(None, help="Video file for samples and stages."),
     card: Path | None = typer.Option(None, help="Model card YAML (default: MODEL.card.yaml)."),
+    data: Path | None = typer.Option(None, help="Labelled data: measure accuracy too."),
+    data_limit: int | None = typer.Option(None, min=1, help="Evaluate the first N of --data."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the record as JSON here."),
     store: Path | None = typer.Option(None, help="Records store (default ~/.cache/edgeplan)."),
     reuse: bool = typer.Option(
@@ -106,6 +108,8 @@ def characterise(
         server_latency_bound_ms=server_bound_ms,
         concurrency_streams=concurrency,
         concurrency_fps=fps,
+        data=data,
+        data_limit=data_limit,
     )
     cached = _cached(cfg, store) if reuse else None
     if cached is not None:

@@ -56,6 +56,16 @@ def summary_tables(r: CharacterisationRecord) -> list[Table]:
         ),
         ("drift", _drift(r)),
         ("bottleneck", f"{r.bottleneck}: {r.bottleneck_reason}"),
+        (
+            "accuracy",
+            ", ".join(
+                f"{m.metric} {m.value:.4f} [{m.ci95_low:.3f}-{m.ci95_high:.3f}] n={m.samples}"
+                for m in r.accuracy
+            )
+            + f" on {r.accuracy_dataset}"
+            if r.accuracy
+            else "not measured (give --data)",
+        ),
         ("source", f"{r.provenance.source} at {r.provenance.timestamp_utc}"),
     ]:
         head.add_row(k, v)

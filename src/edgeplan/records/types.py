@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgeplan.records.accuracy import Metric
 from edgeplan.records.provenance import Provenance
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
@@ -180,5 +181,11 @@ class CharacterisationRecord(BaseModel):
     bottleneck: str
     bottleneck_reason: str
     static: dict[str, Any] = Field(description="Parameters, MACs, weight and activation bytes.")
+    accuracy: tuple[Metric, ...] = Field(
+        (), description="From `--data`: accuracy of this model x backend x options (measured)."
+    )
+    accuracy_dataset: str | None = Field(
+        None, description="Dataset name and sha256 for `accuracy`."
+    )
     warnings: tuple[str, ...] = ()
     provenance: Provenance
