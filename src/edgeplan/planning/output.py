@@ -1,0 +1,87 @@
+"""The plan, as written to plan.json (its JSON Schema is generated from these models)."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_F = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(BaseModel):
+    """One candidate: pattern, hardware and model, with its figures."""
+
+    model_config = _F
+    pattern: str
+    hardware: str | None = Field(description="Edge device id (None for pure cloud).")
+    model: str | None
+    cloud: str | None = Field(None, description="Cloud option id, when the cloud is involved.")
+    cloud_model: str | None = None
+    latency_ms_p99: float
+    accuracy: float | None
+    power_w: float
+    usd_per_month: float
+    tco_usd: float
+    availability: float
+    escalation_rate: float = 0.0
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Where each figure came from (measured / projected ...)."
+    )
+    latency_band_pct: float = Field(0.0, description="+- band of a projected latency, %.")
+
+
+class Decision(BaseModel):
+    model_config = _F
+    camera: str
+    site: str
+    workload: int = Field(description="Index of the workload within the camera.")
+    task: str
+    chosen: Option | None
+    runner_up: Option | None
+    reasons: list[str]
+    binding_constraints: list[str]
+    what_would_change: list[str]
+    candidates: int
+    frontier: int
+    dropped: dict[str, int] = Field(description="Candidates dropped, by constraint.")
+
+
+class SeriesPoint(BaseModel):
+    model_config = _F
+    month: int
+    usd_cumulative: float
+
+
+class Tornado(BaseModel):
+    model_config = _F
+    input: str
+    tco_usd_low: float = Field(description="Plan TCO with the input at -50%.")
+    tco_usd_high: float = Field(description="Plan TCO with the input at +50%.")
+
+
+class FleetSummary(BaseModel):
+    model_config = _F
+    horizon_years: float
+    cameras: int
+    decisions: int
+    unplaced: int
+    usd_per_month: float
+    tco_usd: float
+    by_pattern: dict[str, int]
+    usd_per_month_by_pattern: dict[str, float]
+    devices_by_site: dict[str, dict[str, int]] = Field(
+        description="Whole edge devices per site and hardware (shared devices pooled)."
+    )
+    cumulative: dict[str, list[SeriesPoint]] = Field(
+        description="Cumulative spend per month: the plan, all-edge and all-cloud alternatives."
+    )
+    break_even_month: int | None = Field(
+        description="First month the all-edge alternative stays cheaper than all-cloud."
+    )
+    sensitivity: list[Tornado]
+
+
+class Plan(BaseModel):
+    model_config = _F
+    schema_version: int = 1
+    fleet: str
+    decisions: list[Decision]
+    summary: FleetSummary
+    assumptions: dict[str, float | str] = Field(description="Assumed inputs, with their values.")
