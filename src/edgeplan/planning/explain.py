@@ -1,196 +1,246 @@
-"""Turn one row of the candidate arrays into a Decision: the chosen option and runner-up with
-their sources, the reasons, the binding constraints and what would change the choice."""
+"""Turn the candidate arrays into Decisions: chosen option and runner-up with their sources, the
+reasons, the binding constraints and what would change the choice.
+
+Figures are gathered as arrays for all rows first; the per-row loop only formats strings, so a
+fleet of thousands of cameras is explained in well under a second.
+"""
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from edgeplan.planning.candidates import CameraArrays, Evaluated, Template
 from edgeplan.planning.inputs import PlanInputs
 from edgeplan.planning.output import Decision, Option
-from edgeplan.planning.patterns import Pattern, Violation, reasons
-from edgeplan.spec.fleet import Camera, Priorities, Workload
+from edgeplan.planning.patterns import LABELS, Pattern, Violation, reasons
+from edgeplan.spec.fleet import Priorities, Workload
 
 _OBJ = {"latency": "latency", "accuracy": "accuracy", "power": "power", "cost": "tco"}
+NAMES = [v.name.lower() for v in Violation]
 
 
-def option(t: Template, ev: Evaluated, inputs: PlanInputs, r: int, j: int) -> Option:
-    ep = inputs.perf[t.edge[j]] if t.edge[j] >= 0 else None
-    cp = inputs.perf[t.cloud[j]] if t.cloud[j] >= 0 else None
-    pat = Pattern(int(t.pattern[j]))
-    sources = {}
-    if ep:
-        sources["edge latency"] = ep.source
-    if cp:
-        sources["cloud inference"] = cp.source
-        sources["network"] = "fleet.yaml (site RTT, uplink)"
-    if pat == Pattern.HYBRID:
-        sources["accuracy"] = "measured cascade" if t.acc_measured[j] else "assumed (declared rate)"
-    else:
-        sources["accuracy"] = (ep or cp).source if (ep or cp) else "none"  # type: ignore[union-attr]
-    sources["cost"] = "catalogue prices + fleet.yaml"
-    acc = float(ev.accuracy[r, j])
-    return Option(
-        pattern=pat.label,
-        hardware=ep.hardware if ep else None,
-        model=ep.model if ep else None,
-        cloud=inputs.fleet.cloud[t.cloud_opt[j]].id if t.cloud_opt[j] >= 0 else None,
-        cloud_model=cp.model if cp else None,
-        latency_ms_p99=round(float(ev.latency[r, j]), 3),
-        accuracy=None if np.isnan(acc) else round(acc, 4),
-        power_w=round(float(ev.power[r, j]), 3),
-        usd_per_month=round(float(ev.tco[r, j]) / (inputs.fleet.horizon_years * 12), 2),
-        tco_usd=round(float(ev.tco[r, j]), 2),
-        availability=round(float(ev.availability[r, j]), 5),
-        escalation_rate=round(float(t.esc[j]), 4) if pat == Pattern.HYBRID else 0.0,
-        sources=sources,
-        latency_band_pct=float(t.band_pct[j]),
-    )
+def violation_counts(
+    ev: Evaluated, pick: np.ndarray, pr: Priorities
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: candidates dropped by each constraint, and of those, how many were better than
+    the chosen one on the first priority (the binding constraints). Both (C, bits)."""
+    bits = ((ev.violations[..., None] >> np.arange(len(Violation))) & 1).astype(bool)
+    vals = getattr(ev, _OBJ[pr.order[0]])
+    vals = -vals if pr.order[0] == "accuracy" else vals
+    ref = np.take_along_axis(vals, np.maximum(pick, 0)[:, None], axis=1)
+    better = (vals < ref) & (pick >= 0)[:, None]
+    return bits.sum(axis=1), (bits & better[..., None]).sum(axis=1)
 
 
-def _dropped(v: np.ndarray) -> dict[str, int]:
-    return {
-        Violation(b).name.lower(): int(((v >> b) & 1).sum())
-        for b in range(len(Violation))
-        if ((v >> b) & 1).any()
-    }
+@dataclass
+class _Static:
+    """Per-candidate (column) facts that do not depend on the camera."""
+
+    label: list[str]
+    hardware: list[str | None]
+    model: list[str | None]
+    cloud: list[str | None]
+    cloud_model: list[str | None]
+    sources: list[dict[str, str]]
+    esc: list[float]
+    band: list[float]
 
 
-def _binding(r: int, j: int, ev: Evaluated, pr: Priorities) -> list[str]:
-    """Constraints that dropped candidates better than the chosen on the first priority."""
-    first = _OBJ[pr.order[0]]
-    vals = getattr(ev, first)[r]
-    better = (-vals if first == "accuracy" else vals) < (
-        (-vals[j]) if first == "accuracy" else vals[j]
-    )
-    out = []
-    for bit in Violation:
-        n = int((better & ((ev.violations[r] >> bit) & 1).astype(bool)).sum())
-        if n:
-            out.append(
-                f"{Violation(bit).name.lower()}: {n} candidates better on {pr.order[0]} violate it"
+def _static(t: Template, inputs: PlanInputs) -> _Static:
+    perf, fleet = inputs.perf, inputs.fleet
+    st = _Static([], [], [], [], [], [], [], [])
+    for j in range(t.n):
+        ep = perf[t.edge[j]] if t.edge[j] >= 0 else None
+        cp = perf[t.cloud[j]] if t.cloud[j] >= 0 else None
+        pat = Pattern(int(t.pattern[j]))
+        src: dict[str, str] = {}
+        if ep:
+            src["edge latency"] = ep.source
+        if cp:
+            src["cloud inference"] = cp.source
+            src["network"] = "fleet.yaml (site RTT, uplink)"
+        if pat == Pattern.HYBRID:
+            src["accuracy"] = "measured cascade" if t.acc_measured[j] else "assumed (declared rate)"
+        else:
+            lead = ep or cp
+            src["accuracy"] = lead.source if lead else "none"
+        src["cost"] = "catalogue prices + fleet.yaml"
+        st.label.append(LABELS[pat])
+        st.hardware.append(ep.hardware if ep else None)
+        st.model.append(ep.model if ep else None)
+        st.cloud.append(fleet.cloud[t.cloud_opt[j]].id if t.cloud_opt[j] >= 0 else None)
+        st.cloud_model.append(cp.model if cp else None)
+        st.sources.append(src)
+        st.esc.append(round(float(t.esc[j]), 4) if pat == Pattern.HYBRID else 0.0)
+        st.band.append(float(t.band_pct[j]))
+    return st
+
+
+def _options(st: _Static, ev: Evaluated, idx: np.ndarray, months: float) -> list[Option | None]:
+    rows = np.arange(len(idx))
+    j = np.maximum(idx, 0)
+    lat = np.round(ev.latency[rows, j], 3).tolist()
+    acc = ev.accuracy[rows, j]
+    acc_l = [None if np.isnan(a) else round(a, 4) for a in acc.tolist()]
+    pw = np.round(ev.power[rows, j], 3).tolist()
+    tco = ev.tco[rows, j]
+    usd = np.round(tco / months, 2).tolist()
+    tco_l = np.round(tco, 2).tolist()
+    av = np.round(ev.availability[rows, j], 5).tolist()
+    out: list[Option | None] = []
+    for r, k in enumerate(idx.tolist()):
+        if k < 0:
+            out.append(None)
+            continue
+        # built without re-validation: every value comes from validated inputs and the arrays
+        out.append(
+            Option.model_construct(
+                pattern=st.label[k],
+                hardware=st.hardware[k],
+                model=st.model[k],
+                cloud=st.cloud[k],
+                cloud_model=st.cloud_model[k],
+                latency_ms_p99=lat[r],
+                accuracy=acc_l[r],
+                power_w=pw[r],
+                usd_per_month=usd[r],
+                tco_usd=tco_l[r],
+                availability=av[r],
+                escalation_rate=st.esc[k],
+                sources=st.sources[k],
+                latency_band_pct=st.band[k],
             )
+        )
     return out
 
 
 def _what_if(
-    r: int,
-    j: int,
-    cam: Camera,
-    w: Workload,
-    t: Template,
-    ev: Evaluated,
-    inputs: PlanInputs,
-    ca: CameraArrays,
-) -> list[str]:
-    out = []
-    v = ev.violations[r]
-    chosen_tco = ev.tco[r, j] if j >= 0 else np.inf
-    cloud = np.nonzero(t.pattern == Pattern.CLOUD)[0]
-    if len(cloud):
-        k = cloud[np.argmin(ev.tco[r, cloud])]
-        only_latency = v[k] == (1 << Violation.LATENCY)
-        if only_latency and t.region[k] >= 0:
-            rtt = ca.rtt_p99[r, t.region[k]]
-            need = w.latency_budget_ms - (ev.latency[r, k] - rtt)
-            opt = inputs.fleet.cloud[t.cloud_opt[k]].id
-            cheaper = ev.tco[r, k] < chosen_tco
-            if need > 0:
-                out.append(
-                    f"if uplink RTT p99 < {need:.0f} ms (now {rtt:.0f} ms), cloud on {opt} would "
-                    f"meet the {w.latency_budget_ms:g} ms budget"
-                    + (" and cost less" if cheaper else "")
+    w: Workload, t: Template, ev: Evaluated, inputs: PlanInputs, ca: CameraArrays, pick: np.ndarray
+) -> list[list[str]]:
+    """'What would change the decision', per row, from the cheapest pure-cloud candidate and
+    the cheapest candidate dropped only for accuracy."""
+    c = len(pick)
+    rows = np.arange(c)
+    out: list[list[str]] = [[] for _ in range(c)]
+    months = inputs.fleet.horizon_years * 12
+    chosen_tco = np.where(pick >= 0, ev.tco[rows, np.maximum(pick, 0)], np.inf)
+    cloud_cols = np.nonzero(t.pattern == Pattern.CLOUD)[0]
+    if len(cloud_cols):
+        k = cloud_cols[np.argmin(ev.tco[:, cloud_cols], axis=1)]
+        vk, tk = ev.violations[rows, k], ev.tco[rows, k]
+        region = t.region[k]
+        rtt = ca.rtt_p99[rows, np.maximum(region, 0)]
+        need = w.latency_budget_ms - (ev.latency[rows, k] - rtt)
+        cloud_part = ev.parts["cloud"][rows, k] * months
+        cut = (tk - chosen_tco) / np.maximum(cloud_part, 1e-9)
+        for r in np.nonzero(vk == (1 << Violation.LATENCY))[0].tolist():
+            opt = inputs.fleet.cloud[t.cloud_opt[k[r]]].id
+            if need[r] > 0:
+                out[r].append(
+                    f"if uplink RTT p99 < {need[r]:.0f} ms (now {rtt[r]:.0f} ms), cloud on "
+                    f"{opt} would meet the {w.latency_budget_ms:g} ms budget"
+                    + (" and cost less" if tk[r] < chosen_tco[r] else "")
                 )
             else:
-                out.append(
+                out[r].append(
                     f"cloud on {opt} cannot meet {w.latency_budget_ms:g} ms even at 0 ms RTT"
                 )
-        if v[k] == (1 << Violation.PRIVACY) and ev.tco[r, k] < chosen_tco:
-            out.append(
-                f"if the privacy rule allowed video egress, cloud would save "
-                f"${(chosen_tco - ev.tco[r, k]) / (inputs.fleet.horizon_years * 12):.2f}/month"
+        for r in np.nonzero((vk == (1 << Violation.PRIVACY)) & (tk < chosen_tco))[0].tolist():
+            out[r].append(
+                "if the privacy rule allowed video egress, cloud would save "
+                f"${(chosen_tco[r] - tk[r]) / months:.2f}/month"
             )
-        if v[k] == 0 and j >= 0 and ev.tco[r, k] > chosen_tco and ev.parts["cloud"][r, k].any():
-            c_part = ev.parts["cloud"][r, k] * inputs.fleet.horizon_years * 12
-            cut = (ev.tco[r, k] - chosen_tco) / max(c_part, 1e-9)
-            if cut < 1:
-                out.append(f"if cloud compute were {cut:.0%} cheaper, cloud would cost the same")
-    acc_only = np.nonzero(v == (1 << Violation.ACCURACY))[0]
-    if len(acc_only):
-        k = acc_only[np.argmin(ev.tco[r, acc_only])]
-        if ev.tco[r, k] < chosen_tco:
-            out.append(
-                f"if the accuracy floor were {ev.accuracy[r, k]:.3f} (now {w.accuracy_floor:g}), "
-                f"{Pattern(int(t.pattern[k])).label} with "
-                f"{inputs.perf[max(t.edge[k], t.cloud[k])].model} would be cheaper"
+        flip = (vk == 0) & (pick >= 0) & (tk > chosen_tco) & (cloud_part > 0) & (cut < 1)
+        for r in np.nonzero(flip)[0].tolist():
+            out[r].append(f"if cloud compute were {cut[r]:.0%} cheaper, cloud would cost the same")
+    acc_only = ev.violations == (1 << Violation.ACCURACY)
+    if acc_only.any():
+        tco = np.where(acc_only, ev.tco, np.inf)
+        k = tco.argmin(axis=1)
+        for r in np.nonzero(tco[rows, k] < chosen_tco)[0].tolist():
+            kk = int(k[r])
+            out[r].append(
+                f"if the accuracy floor were {ev.accuracy[r, kk]:.3f} (now "
+                f"{w.accuracy_floor:g}), {LABELS[Pattern(int(t.pattern[kk]))]} with "
+                f"{inputs.perf[max(t.edge[kk], t.cloud[kk])].model} would be cheaper"
             )
     return out
 
 
-def explain(
-    r: int,
-    cam: Camera,
-    wi: int,
+def explain_rows(
+    rows: list[tuple[int, int]],
     w: Workload,
     t: Template,
     ev: Evaluated,
     inputs: PlanInputs,
-    j: int,
-    runner: int,
+    pick: np.ndarray,
+    runner: np.ndarray,
     front: np.ndarray,
-    pr: Priorities,
     ca: CameraArrays,
-) -> Decision:
-    n_front = int(front[r].sum())
-    dropped = _dropped(ev.violations[r])
-    if j < 0:
-        best = int(np.argmin(np.bitwise_count(ev.violations[r].astype(np.uint64))))
-        return Decision(
-            camera=cam.id,
-            site=cam.site,
-            workload=wi,
-            task=w.task,
-            chosen=None,
-            runner_up=option(t, ev, inputs, r, best),
-            binding_constraints=[],
-            what_would_change=_what_if(r, -1, cam, w, t, ev, inputs, ca),
-            reasons=[
-                "no candidate meets every constraint; closest one fails: "
-                + "; ".join(reasons(int(ev.violations[r, best]), w.latency_percentile))
-            ],
-            candidates=t.n,
-            frontier=0,
-            dropped=dropped,
-        )
-    chosen = option(t, ev, inputs, r, j)
-    why = [
-        f"{chosen.pattern} on {chosen.hardware or chosen.cloud} with "
-        f"{chosen.model or chosen.cloud_model}: "
-        f"p{w.latency_percentile} {chosen.latency_ms_p99:.1f} ms (budget {w.latency_budget_ms:g}), "
-        f"accuracy {chosen.accuracy if chosen.accuracy is not None else 'unknown'} "
-        f"(floor {w.accuracy_floor:g}), ${chosen.usd_per_month:.2f}/month, {chosen.power_w:.1f} W",
-        f"picked from {n_front} Pareto-optimal of {t.n} candidates by "
-        + (f"weights {pr.weights}" if pr.weights else f"priority order {', '.join(pr.order)}")
-        + (" after preferring the most available patterns (reliability)" if pr.reliability else ""),
-    ]
-    if chosen.pattern == "hybrid":
-        why.append(
-            f"escalates {chosen.escalation_rate:.1%} of frames to {chosen.cloud}; accuracy "
-            f"from {chosen.sources['accuracy']}"
-        )
-    if chosen.latency_band_pct:
-        why.append(f"latency is projected (+-{chosen.latency_band_pct:.0f}%)")
-    if w.privacy != "none":
-        why.append(f"privacy {w.privacy}: patterns sending streams off site were excluded")
-    return Decision(
-        camera=cam.id,
-        site=cam.site,
-        workload=wi,
-        task=w.task,
-        chosen=chosen,
-        runner_up=option(t, ev, inputs, r, runner) if runner >= 0 and runner != j else None,
-        reasons=why,
-        binding_constraints=_binding(r, j, ev, pr),
-        what_would_change=_what_if(r, j, cam, w, t, ev, inputs, ca),
-        candidates=t.n,
-        frontier=n_front,
-        dropped=dropped,
+) -> list[Decision]:
+    """One Decision per row of the group."""
+    fleet, pr = inputs.fleet, inputs.fleet.priorities
+    months = fleet.horizon_years * 12
+    st = _static(t, inputs)
+    dropped_n, binding_n = violation_counts(ev, pick, pr)
+    closest = np.argmin(np.bitwise_count(ev.violations.astype(np.uint64)), axis=1)
+    chosen = _options(st, ev, pick, months)
+    runner_idx = np.where((runner >= 0) & (runner != pick), runner, -1)
+    runner_idx = np.where(pick >= 0, runner_idx, closest)
+    runners = _options(st, ev, runner_idx, months)
+    what = _what_if(w, t, ev, inputs, ca, pick)
+    n_front = front.sum(axis=1).tolist()
+    how = (f"weights {pr.weights}" if pr.weights else f"priority order {', '.join(pr.order)}") + (
+        " after preferring the most available patterns (reliability)" if pr.reliability else ""
     )
+    out = []
+    for r, (ci, wi) in enumerate(rows):
+        cam = fleet.cameras[ci]
+        dropped = {NAMES[b]: n for b, n in enumerate(dropped_n[r].tolist()) if n}
+        c = chosen[r]
+        if c is None:
+            why = [
+                "no candidate meets every constraint; closest one fails: "
+                + "; ".join(reasons(int(ev.violations[r, closest[r]]), w.latency_percentile))
+            ]
+            binding: list[str] = []
+        else:
+            why = [
+                f"{c.pattern} on {c.hardware or c.cloud} with {c.model or c.cloud_model}: "
+                f"p{w.latency_percentile} {c.latency_ms_p99:.1f} ms "
+                f"(budget {w.latency_budget_ms:g}), accuracy "
+                f"{c.accuracy if c.accuracy is not None else 'unknown'} "
+                f"(floor {w.accuracy_floor:g}), ${c.usd_per_month:.2f}/month, {c.power_w:.1f} W",
+                f"picked from {n_front[r]} Pareto-optimal of {t.n} candidates by {how}",
+            ]
+            if c.pattern == "hybrid":
+                why.append(
+                    f"escalates {c.escalation_rate:.1%} of frames to {c.cloud}; accuracy "
+                    f"from {c.sources['accuracy']}"
+                )
+            if c.latency_band_pct:
+                why.append(f"latency is projected (+-{c.latency_band_pct:.0f}%)")
+            if w.privacy != "none":
+                why.append(f"privacy {w.privacy}: patterns sending streams off site were excluded")
+            binding = [
+                f"{NAMES[b]}: {n} candidates better on {pr.order[0]} violate it"
+                for b, n in enumerate(binding_n[r].tolist())
+                if n
+            ]
+        out.append(
+            Decision.model_construct(
+                camera=cam.id,
+                site=cam.site,
+                workload=wi,
+                task=w.task,
+                chosen=c,
+                runner_up=runners[r],
+                reasons=why,
+                binding_constraints=binding,
+                what_would_change=what[r],
+                candidates=t.n,
+                frontier=n_front[r],
+                dropped=dropped,
+            )
+        )
+    return out

@@ -14,7 +14,7 @@ from edgeplan.planning.candidates import (
     evaluate,
 )
 from edgeplan.planning.choose import choose
-from edgeplan.planning.explain import explain
+from edgeplan.planning.explain import explain_rows
 from edgeplan.planning.inputs import PlanInputs
 from edgeplan.planning.output import Decision, FleetSummary, Plan, SeriesPoint, Tornado
 from edgeplan.planning.pareto import frontier, objectives
@@ -36,7 +36,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
     regions = sorted({c.region for c in fleet.cloud})
     decisions: list[Decision] = []
     picked: list[tuple[Template, Evaluated, int, int, int]] = []  # for the summary
-    alt: dict[str, list[tuple[Evaluated, Template, int, np.ndarray]]] = defaultdict(list)
+    alt: dict[str, list[list[tuple[float, float, float]] | None]] = defaultdict(list)
     for rows in _groups(inputs).values():
         ci0, wi0 = rows[0]
         w = fleet.cameras[ci0].workloads[wi0]
@@ -89,28 +89,12 @@ def make_plan(inputs: PlanInputs) -> Plan:
             np.isin(t.pattern, [Pattern.ON_DEVICE, Pattern.SHARED_DEVICE])[None, :] & feasible
         )
         cloud_like = (t.pattern == Pattern.CLOUD)[None, :] & feasible
-        for r, (ci, wi) in enumerate(rows):
-            cam = fleet.cameras[ci]
-            d = explain(
-                r,
-                cam,
-                wi,
-                w,
-                t,
-                ev,
-                inputs,
-                int(pick[r]),
-                int(runner[r]),
-                front,
-                fleet.priorities,
-                ca,
-            )
-            decisions.append(d)
+        for label, mask in (("all-edge", edge_like), ("all-cloud", cloud_like)):
+            alt[label].append(_cheapest(ev, t, mask))
+        decisions += explain_rows(rows, w, t, ev, inputs, pick, runner, front, ca)
+        for r, (_ci, _wi) in enumerate(rows):
             if pick[r] >= 0:
-                picked.append((t, ev, r, int(pick[r]), ci))
-            for label, mask in (("all-edge", edge_like), ("all-cloud", cloud_like)):
-                tco = np.where(mask[r], ev.tco[r], np.inf)
-                alt[label].append((ev, t, r, tco))
+                picked.append((t, ev, r, int(pick[r]), rows[r][0]))
     summary = _summary(inputs, decisions, picked, alt)
     assumptions: dict[str, float | str] = {
         **{f"costs.{k}": v for k, v in fleet.costs.model_dump().items()},
@@ -122,9 +106,31 @@ def make_plan(inputs: PlanInputs) -> Plan:
     return Plan(fleet=fleet.name, decisions=decisions, summary=summary, assumptions=assumptions)
 
 
+def _cheapest(
+    ev: Evaluated, t: Template, mask: np.ndarray
+) -> list[tuple[float, float, float]] | None:
+    """(capex, life, opex) summed per life of each row's cheapest allowed candidate; None when
+    some row has no allowed candidate (that alternative cannot serve the whole fleet)."""
+    tco = np.where(mask, ev.tco, np.inf)
+    if not np.isfinite(tco).any(axis=1).all():
+        return None
+    j = tco.argmin(axis=1)
+    rows = np.arange(len(j))
+    capex, opex, life = ev.capex[rows, j], ev.opex[rows, j], t.edge_life[j]
+    return [
+        (float(capex[life == v].sum()), float(v), float(opex[life == v].sum()))
+        for v in np.unique(life)
+    ]
+
+
 def _series(items: list[tuple[float, float, float]], horizon: float) -> np.ndarray:
+    """Cumulative monthly spend of (capex, life, opex) items, grouped by life first."""
     total = np.zeros(round(horizon * 12))
+    by_life: dict[float, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for capex, life, opex in items:
+        by_life[life][0] += capex
+        by_life[life][1] += opex
+    for life, (capex, opex) in by_life.items():
         total += cost.monthly_series(capex, life, opex, horizon)
     return total
 
@@ -163,14 +169,9 @@ def _summary(
         dev = inputs.devices[hw]
         plan_items.append((whole * dev.price_usd, dev.life_years, 0.0))
     series = {"plan": _series(plan_items, h)}
-    for label, rows in alt.items():
-        items = []
-        for ev, t, r, tco in rows:
-            if np.isfinite(tco).any():
-                j = int(np.argmin(tco))
-                items.append((float(ev.capex[r, j]), float(t.edge_life[j]), float(ev.opex[r, j])))
-        if len(items) == len(rows) and items:
-            series[label] = _series(items, h)
+    for label, parts in alt.items():
+        if parts and all(p is not None for p in parts):
+            series[label] = _series([x for p in parts for x in p], h)
     be = None
     if "all-edge" in series and "all-cloud" in series:
         be = cost.break_even_month(series["all-edge"], series["all-cloud"])
