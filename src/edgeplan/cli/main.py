@@ -6,7 +6,7 @@ import sys
 import typer
 from rich.console import Console
 
-from edgeplan.cli import characterise_cmd, evaluate_cmd, records_cmd, schema_cmd
+from edgeplan.cli import characterise_cmd, evaluate_cmd, project_cmd, records_cmd, schema_cmd
 from edgeplan.errors import EdgeplanError
 
 app_typer = typer.Typer(
@@ -18,6 +18,7 @@ app_typer = typer.Typer(
 app_typer.command("characterise")(characterise_cmd.characterise)
 app_typer.command("evaluate")(evaluate_cmd.evaluate)
 app_typer.command("schema")(schema_cmd.schema)
+app_typer.command("project")(project_cmd.project)
 app_typer.add_typer(records_cmd.app, name="records")
 err = Console(stderr=True)
 

@@ -90,3 +90,31 @@ def export(
         )
     )
     console.print(f"wrote {len(records)} records to {out}")
+
+
+@app.command("import")
+def import_records(
+    file: Path = typer.Argument(..., help="JSON written by `characterise --json` (or an export)."),
+    device: str = typer.Option(..., help="Catalogue id of the device it was measured on."),
+    store: Path | None = STORE,
+) -> None:
+    """Import records measured by `edgeplan characterise` on the device itself: they supersede
+    projections for that device (`source: measured-on-device`)."""
+    from edgeplan.catalogue import load_catalogue
+    from edgeplan.errors import DataError
+    from edgeplan.records.store import parse_record
+
+    load_catalogue().device(device)  # a clear error for an unknown device id
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{file}: not a readable records JSON ({exc})") from exc
+    items = data if isinstance(data, list) else [data]
+    with RecordStore(store) as st:
+        for item in items:
+            rec = parse_record(item)
+            if rec.kind != "characterisation":
+                continue
+            prov = rec.provenance.model_copy(update={"source": "measured-on-device"})
+            st.put(rec.model_copy(update={"device_id": device, "provenance": prov}))
+            console.print(f"imported {rec.record_id} as measured-on-device on {device}")

@@ -151,6 +151,9 @@ class CharacterisationRecord(BaseModel):
 
     kind: Literal["characterisation"] = "characterisation"
     record_id: str
+    device_id: str | None = Field(
+        None, description="Catalogue device it was measured on, for records imported from a device."
+    )
     cache_key: str
     model_sha256: str
     model_path: str

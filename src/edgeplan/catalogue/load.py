@@ -1,0 +1,197 @@
+"""Read the catalogue CSVs (package data), optionally merged with user overrides by id."""
+
+import csv
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from edgeplan.errors import ConfigError
+
+
+def _f(v: str | None) -> float | None:
+    try:
+        return float(v) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Hardware:
+    id: str
+    name: str
+    kind: str
+    int8_tops: float | None
+    fp16_tflops: float | None
+    fp32_tflops: float | None
+    mem_gb: float | None
+    mem_bw_gbs: float | None
+    power_min_w: float | None
+    power_max_w: float | None
+    price_usd: float | None
+    interface: str
+    end_of_support: str
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    id: str
+    task: str
+    input_h: int | None
+    input_w: int | None
+    params_m: float | None
+    gmacs: float | None
+    top1: float | None
+    map50_95: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Published:
+    device_id: str
+    config: str
+    model_id: str
+    framework: str
+    precision: str
+    batch: str
+    metric: str
+    value: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class DeployRule:
+    kind: str
+    precisions: tuple[str, ...]
+    formats: tuple[str, ...]
+    compiler: str
+    note: str
+
+
+@dataclass
+class Catalogue:
+    hardware: dict[str, Hardware]
+    models: dict[str, ModelFacts]
+    published: list[Published]
+    prices: dict[str, dict[str, str]]
+    rules: dict[str, DeployRule]
+    origin: list[str] = field(default_factory=list)
+
+    def device(self, device_id: str) -> Hardware:
+        if device_id not in self.hardware:
+            raise ConfigError(
+                f"--device {device_id!r} is not in the catalogue; known: "
+                f"{', '.join(sorted(self.hardware))}"
+            )
+        return self.hardware[device_id]
+
+    def price(self, item: str) -> float | None:
+        row = self.prices.get(item)
+        return _f(row["value"]) if row else None
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _builtin(name: str) -> str:
+    return resources.files("edgeplan.catalogue").joinpath(f"data/{name}").read_text()
+
+
+def _hardware(r: dict[str, str]) -> Hardware:
+    return Hardware(
+        id=r["id"],
+        name=r.get("name", r["id"]),
+        kind=r.get("kind", "cpu"),
+        int8_tops=_f(r.get("int8_tops")),
+        fp16_tflops=_f(r.get("fp16_tflops")),
+        fp32_tflops=_f(r.get("fp32_tflops")),
+        mem_gb=_f(r.get("mem_gb")),
+        mem_bw_gbs=_f(r.get("mem_bw_gbs")),
+        power_min_w=_f(r.get("power_min_w")),
+        power_max_w=_f(r.get("power_max_w")),
+        price_usd=_f(r.get("price_usd")),
+        interface=r.get("interface", ""),
+        end_of_support=r.get("end_of_support", "") or "",
+        source=r.get("source", "user file"),
+        note=r.get("note", ""),
+    )
+
+
+def _model(r: dict[str, str]) -> ModelFacts:
+    h, w = _f(r.get("input_h")), _f(r.get("input_w"))
+    return ModelFacts(
+        id=r["id"],
+        task=r.get("task", ""),
+        input_h=int(h) if h else None,
+        input_w=int(w) if w else None,
+        params_m=_f(r.get("params_m")),
+        gmacs=_f(r.get("gmacs")),
+        top1=_f(r.get("top1")),
+        map50_95=_f(r.get("map50_95")),
+        source=r.get("source", "user file"),
+    )
+
+
+def _published(r: dict[str, str]) -> Published:
+    return Published(
+        device_id=r["device_id"],
+        config=r.get("config", ""),
+        model_id=r["model_id"],
+        framework=r.get("framework", ""),
+        precision=r.get("precision", ""),
+        batch=r.get("batch", ""),
+        metric=r["metric"],
+        value=_f(r.get("value")),
+        source=r.get("source", "user file"),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_catalogue(user_file: Path | None = None) -> Catalogue:
+    """The built-in catalogue; a user CSV (hardware or model-facts columns, keyed by `id`)
+    adds or overrides rows."""
+    hw = {r["id"]: _hardware(r) for r in _rows(_builtin("hardware.csv"))}
+    models = {r["id"]: _model(r) for r in _rows(_builtin("models.csv"))}
+    pub = [_published(r) for r in _rows(_builtin("published_latency.csv"))]
+    prices = {r["item"]: r for r in _rows(_builtin("cloud_prices.csv"))}
+    rules = {
+        r["kind"]: DeployRule(
+            r["kind"],
+            tuple(r["precisions"].split(";")),
+            tuple(r["formats"].split(";")),
+            r["compiler"],
+            r["note"],
+        )
+        for r in _rows(_builtin("deploy_rules.csv"))
+    }
+    origin = [
+        "built-in (project reference set: hardware.csv, models.csv, published_latency.csv, "
+        "cloud_prices.csv)"
+    ]
+    if user_file is not None:
+        try:
+            rows = _rows(user_file.read_text())
+        except OSError as exc:
+            raise ConfigError(f"{user_file}: cannot read catalogue overrides ({exc})") from exc
+        if not rows or "id" not in rows[0]:
+            raise ConfigError(f"{user_file}: needs an `id` column (hardware or model rows)")
+        for r in rows:
+            if "kind" in r:
+                hw[r["id"]] = _hardware(
+                    {**_row_of(hw.get(r["id"])), **{k: v for k, v in r.items() if v}}
+                )
+            else:
+                models[r["id"]] = _model(
+                    {**_row_of(models.get(r["id"])), **{k: v for k, v in r.items() if v}}
+                )
+        origin.append(f"overrides from {user_file}")
+    return Catalogue(hw, models, pub, prices, rules, origin)
+
+
+def _row_of(obj: object) -> dict[str, str]:
+    if obj is None:
+        return {}
+    return {k: "" if v is None else str(v) for k, v in obj.__dict__.items()}

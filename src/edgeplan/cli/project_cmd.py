@@ -1,0 +1,185 @@
+"""`edgeplan project`: projected figures on hardware we do not own, with bands and reasons."""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgeplan.catalogue import load_catalogue
+from edgeplan.errors import ConfigError
+from edgeplan.projection.batch import (
+    GOAL_MDAPE_PCT,
+    overall_mdape,
+    project_published,
+    validation_rows,
+)
+from edgeplan.projection.calibrate import calibrate
+from edgeplan.projection.profile import from_analysis, from_facts
+from edgeplan.projection.project import project as run_project
+from edgeplan.records.store import RecordStore
+
+console = Console()
+PRECISIONS = ("int8", "fp16", "fp32")
+
+
+def project(
+    model: str | None = typer.Argument(
+        None, help="Model file (ONNX/TFLite/IR) or catalogue model id."
+    ),
+    device: list[str] = typer.Option([], help="Catalogue device id; repeat for several."),
+    precision: str = typer.Option("int8", help="int8 | fp16 | fp32"),
+    published: Path | None = typer.Option(
+        None, help="Batch: CSV with published_latency.csv columns."
+    ),
+    out: Path | None = typer.Option(None, help="Batch output CSV (with --published)."),
+    validate: bool = typer.Option(
+        False, "--validate", help="Leave-one-model-out error per device."
+    ),
+    catalogue: Path | None = typer.Option(None, help="CSV adding or overriding catalogue rows."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the figures as JSON."),
+    store: Path | None = typer.Option(None, help="Records store, for imported on-device records."),
+) -> None:
+    """Project a model onto devices we do not own (roofline calibrated on published figures),
+    or run the batch / validation modes. Every figure says `projected` and carries its band."""
+    cat = load_catalogue(catalogue)
+    cal = calibrate(cat)
+    if validate:
+        _validate(cal, json_out)
+        return
+    if published is not None:
+        if out is None:
+            raise ConfigError("--published needs --out OUT.csv")
+        n, done = project_published(published, out, cat, cal)
+        console.print(
+            f"projected {done} of {n} rows (the rest marked not deployable with a reason) -> {out}"
+        )
+        return
+    if model is None or not device:
+        raise ConfigError("give MODEL_OR_ID and --device (or --published / --validate)")
+    if precision not in PRECISIONS:
+        raise ConfigError(
+            f"--precision {precision!r} is not allowed; allowed: {', '.join(PRECISIONS)}"
+        )
+    profile, sha = _profile(model, cat, cal)
+    results = []
+    for dev in device:
+        measured = _on_device(store, sha, dev) if sha else None
+        pr = run_project(profile, dev, precision, cal, cat)
+        results.append({"projection": asdict(pr), "measured_on_device": measured})
+    _print(results, profile.name, precision)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results, indent=2))
+        console.print(f"wrote {json_out}")
+
+
+def _profile(model: str, cat, cal):
+    path = Path(model)
+    if path.exists():
+        from edgeplan.models import open_model
+        from edgeplan.models.analysis import analyse
+
+        mf = open_model(path)
+        return from_analysis(path.name, analyse(mf)), mf.sha256
+    if model in cat.models:
+        m = cat.models[model]
+        est = cal.estimated_gmacs.get(model) if m.gmacs is None else None
+        prof = from_facts(m, est, "GMACs estimated from published latencies" if est else None)
+        if prof is None:
+            raise ConfigError(
+                f"model {model!r} has no MACs in the catalogue and no published figure"
+            )
+        return prof, None
+    raise ConfigError(f"{model!r} is neither a model file nor a catalogue model id")
+
+
+def _on_device(store: Path | None, sha: str, device: str) -> dict | None:
+    with RecordStore(store) as st:
+        for r in st.all():
+            if (
+                r.kind == "characterisation"
+                and r.model_sha256 == sha
+                and r.device_id == device
+                and r.provenance.source == "measured-on-device"
+            ):
+                return {
+                    "record_id": r.record_id,
+                    "latency_ms_p50": r.latency_ms_p50,
+                    "latency_ms_p99": r.latency_ms_p99,
+                    "throughput_fps": r.throughput_fps,
+                    "source": "measured-on-device",
+                }
+    return None
+
+
+def _print(results: list[dict], name: str, precision: str) -> None:
+    t = Table(
+        title=f"{name} at {precision}: projected (source: projected) unless measured on device"
+    )
+    for c in (
+        "device",
+        "deployable",
+        "latency ms (band)",
+        "fps",
+        "power W",
+        "source",
+        "reason / notes",
+    ):
+        t.add_column(c)
+    for res in results:
+        p, m = res["projection"], res["measured_on_device"]
+        lat = (
+            f"{p['latency_ms']:.2f} ({p['latency_ms_low']:.2f}-{p['latency_ms_high']:.2f}, "
+            f"±{p['band_pct']:.0f}%)"
+        )
+        src = "projected"
+        if m:
+            lat = f"p50 {m['latency_ms_p50']:.2f} / p99 {m['latency_ms_p99']:.2f}"
+            src = f"measured-on-device ({m['record_id']}) supersedes"
+        t.add_row(
+            p["device"],
+            "yes" if p["deployable"] else "no",
+            lat,
+            f"{p['throughput_fps']:.1f}" if p["throughput_fps"] else "-",
+            f"{p['power_w']:g} ({p['power_source'].split(' ')[0]})",
+            src,
+            "; ".join([p["reason"], *p["notes"]]),
+        )
+    console.print(t)
+    for res in results:
+        p = res["projection"]
+        console.print(f"[dim]{p['device']}: {p['calibration']}[/]", highlight=False)
+
+
+def _validate(cal, json_out: Path | None) -> None:
+    rows = validation_rows(cal)
+    t = Table(title="leave-one-model-out validation (MdAPE of projected vs published)")
+    for c in (
+        "device",
+        "predictions",
+        "not validated",
+        "MdAPE %",
+        f"<= {GOAL_MDAPE_PCT:g}%",
+        "why",
+    ):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            r["device"],
+            str(r["predictions"]),
+            str(r["not_validated"]),
+            str(r["mdape_pct"]),
+            "yes" if r["meets_goal"] else "no",
+            r["why"],
+        )
+    overall = overall_mdape(cal)
+    console.print(t)
+    console.print(
+        f"overall MdAPE: {overall:.1f}% over {sum(r['predictions'] for r in rows)} "
+        f"predictions (goal <= {GOAL_MDAPE_PCT:g}%)"
+    )
+    if json_out:
+        json_out.write_text(json.dumps({"overall_mdape_pct": overall, "devices": rows}, indent=2))

@@ -1,0 +1,123 @@
+"""Batch projection of published-latency rows, and the validation report."""
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from edgeplan.catalogue.load import Catalogue, _published
+from edgeplan.errors import DataError
+from edgeplan.projection.calibrate import Calibration, metric_key, segment_key
+from edgeplan.projection.device import to_metric
+from edgeplan.projection.profile import from_facts
+from edgeplan.projection.project import project
+
+GOAL_MDAPE_PCT = 25.0
+REQUIRED = ("device_id", "model_id", "precision", "metric")
+
+
+def project_published(
+    in_csv: Path, out_csv: Path, cat: Catalogue, cal: Calibration
+) -> tuple[int, int]:
+    """Repeat IN's rows with `predicted` (in each row's metric unit), `band_pct`, `deployable`,
+    `reason`; returns (rows, rows predicted)."""
+    try:
+        rows = list(csv.DictReader(in_csv.read_text().splitlines()))
+    except OSError as exc:
+        raise DataError(f"{in_csv}: cannot read ({exc})") from exc
+    if not rows:
+        raise DataError(f"{in_csv}: no rows")
+    missing = [c for c in REQUIRED if c not in rows[0]]
+    if missing:
+        raise DataError(f"{in_csv}: missing columns {missing}; needs {list(REQUIRED)}")
+    fields = [*rows[0].keys(), "predicted", "band_pct", "deployable", "reason"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields)
+    w.writeheader()
+    done = 0
+    for r in rows:
+        pub = _published({**r, "value": r.get("value", "")})
+        out = dict(r)
+        device = pub.device_id
+        if device not in cat.hardware:
+            out.update(
+                predicted="",
+                band_pct="",
+                deployable="no",
+                reason=f"device {device!r} is not in the catalogue",
+            )
+        else:
+            m = cat.models.get(pub.model_id)
+            g = cal.estimated_gmacs.get(pub.model_id)
+            prof = (
+                from_facts(
+                    m,
+                    g if m and m.gmacs is None else None,
+                    "GMACs estimated from its published latency on other devices"
+                    if m and m.gmacs is None
+                    else None,
+                )
+                if m
+                else None
+            )
+            if prof is None:
+                out.update(
+                    predicted="",
+                    band_pct="",
+                    deployable="no",
+                    reason=f"model {pub.model_id!r}: no MACs and no published figure to "
+                    "estimate them from",
+                )
+            else:
+                key = segment_key(pub, cat)
+                pr = project(prof, key, pub.precision or "int8", cal, cat, metric_key(pub))
+                value = to_metric(pr.latency_ms or 0.0, pub.metric)
+                out.update(
+                    predicted=f"{value:.4g}",
+                    band_pct=f"{pr.band_pct:.0f}",
+                    deployable="yes" if pr.deployable else "no",
+                    reason=pr.reason,
+                )
+                done += 1
+        w.writerow(out)
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    out_csv.write_text(buf.getvalue())
+    return len(rows), done
+
+
+def validation_rows(cal: Calibration) -> list[dict[str, object]]:
+    """Leave-one-model-out MdAPE per device segment, with a word on why a device misses."""
+    out = []
+    for dev in sorted(set(cal.lomo_ape) | set(cal.not_validated)):
+        errs = cal.lomo_ape.get(dev, [])
+        md = float(np.median(errs)) if errs else float("nan")
+        why = ""
+        if not errs:
+            why = "one model only: nothing to leave out"
+        elif md > GOAL_MDAPE_PCT:
+            n_models = len(
+                {s.row.model_id for k, ss in cal.samples.items() if k[0] == dev for s in ss}
+            )
+            why = f"{n_models} models; " + (
+                "few models to learn from"
+                if n_models < 5
+                else "MACs explain its published figures poorly (compiler/context effects, "
+                "post-processing off the accelerator, mixed configs)"
+            )
+        out.append(
+            {
+                "device": dev,
+                "predictions": len(errs),
+                "not_validated": cal.not_validated.get(dev, 0),
+                "mdape_pct": round(md, 1),
+                "meets_goal": bool(errs) and md <= GOAL_MDAPE_PCT,
+                "why": why,
+            }
+        )
+    return out
+
+
+def overall_mdape(cal: Calibration) -> float:
+    allv = [e for v in cal.lomo_ape.values() for e in v]
+    return float(np.median(allv)) if allv else float("nan")

@@ -1,0 +1,206 @@
+"""Fit each device's efficiency and overheads on the published rows, respecting each row's
+metric, and measure the error honestly by leaving one model out at a time."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from edgeplan.catalogue.load import Catalogue, Hardware, Published
+from edgeplan.projection.device import (
+    PRECISIONS,
+    DeviceParams,
+    ape,
+    latency_ms,
+    prior_b,
+    prior_c,
+    to_metric,
+)
+from edgeplan.projection.profile import CostProfile, from_facts
+
+CPU_FRAMEWORKS = {"tflite-cpu", "onnxruntime-cpu", "openvino-cpu", "ncnn", "mnn", "pytorch-cpu"}
+# Frameworks that are not the device's native compiled path get their own segment
+SIDE_FRAMEWORKS = {
+    "pytorch": "pytorch",
+    "onnxruntime-gpu": "onnxruntime",
+    "tensorflow": "tensorflow",
+    "openvino-gpu": "openvino-gpu",
+}
+LATENCY_METRICS = ("latency_ms_model_only", "latency_ms_p90_singlestream", "latency_ms_mean")
+PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
+
+
+def segment_key(row: Published, cat: Catalogue) -> str:
+    """`device` for the native path, `device:cpu` for CPU-only runs on an accelerator board,
+    `device:<framework>` for other frameworks on it (PyTorch eager is not TensorRT)."""
+    hw = cat.hardware.get(row.device_id)
+    if hw is not None and hw.kind != "cpu" and row.framework in CPU_FRAMEWORKS:
+        return f"{row.device_id}:cpu"
+    if row.framework in SIDE_FRAMEWORKS and hw is not None and hw.kind != "cpu":
+        return f"{row.device_id}:{SIDE_FRAMEWORKS[row.framework]}"
+    if "power=maxq" in row.config.lower().replace(" ", ""):  # a power mode is its own config
+        return f"{row.device_id}:maxq"
+    return row.device_id
+
+
+def segment_hardware(key: str, cat: Catalogue) -> Hardware:
+    device, _, seg = key.partition(":")
+    hw = cat.hardware[device]
+    if seg == "cpu":  # the board's host CPU: no published peak
+        return replace(
+            hw,
+            id=key,
+            name=f"{hw.name} (CPU only)",
+            kind="cpu",
+            int8_tops=None,
+            fp16_tflops=None,
+            fp32_tflops=None,
+            mem_bw_gbs=None,
+            note="CPU segment of " + hw.id,
+        )
+    return replace(hw, id=key) if seg else hw
+
+
+def metric_key(row: Published) -> str:
+    """A metric with its batch: batch-1 and batch-8 throughput differ on multi-context NPUs."""
+    return f"{row.metric}@b{row.batch}" if row.batch else row.metric
+
+
+def family(metric: str) -> str:
+    return "throughput" if metric == "throughput_fps" else "latency"
+
+
+@dataclass
+class Sample:
+    row: Published
+    profile: CostProfile
+    y_ms: float  # the published value as milliseconds (1000/fps for throughput)
+
+
+def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
+    """MAP fit in log space: residual log(pred) - log(published) per row, plus weak residuals
+    pulling each parameter toward its roofline prior (so one- or two-row devices stay sane)."""
+    if not samples:
+        raise ValueError("nothing to fit")
+    precs = sorted({s.row.precision for s in samples if s.row.precision in PRECISIONS} or {"int8"})
+    metrics = sorted({metric_key(s.row) for s in samples})
+    y = np.array([s.y_ms for s in samples])
+    g = np.array([s.profile.gmacs for s in samples])
+    mb = np.array([s.profile.weight_bytes(s.row.precision) / 1e6 for s in samples])
+    mpx = np.array([s.profile.input_pixels / 1e6 for s in samples])
+    pi = np.array(
+        [precs.index(s.row.precision) if s.row.precision in precs else 0 for s in samples]
+    )
+    mi = np.array([metrics.index(metric_key(s.row)) for s in samples])
+    b0 = np.log([prior_b(hw, p) for p in precs])
+    c0 = np.log(prior_c(hw))
+    d0 = np.log(0.05)  # ms per input megapixel of activation traffic (weak prior)
+    a0 = np.log(np.full(len(metrics), max(float(np.min(y)) * 0.2, 0.05)))
+    nb = len(precs)
+
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:
+        return np.exp(x[:nb]), float(np.exp(x[nb])), float(np.exp(x[nb + 1])), np.exp(x[nb + 2 :])
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        b, c, d, a = unpack(x)
+        pred = a[mi] + b[pi] * g + c * mb + d * mpx
+        prior = PRIOR_WEIGHT * np.concatenate(
+            [x[:nb] - b0, [0.3 * (x[nb] - c0), 0.3 * (x[nb + 1] - d0)], 0.3 * (x[nb + 2 :] - a0)]
+        )
+        return np.concatenate([np.log(pred) - np.log(y), prior])
+
+    x0 = np.concatenate([b0, [c0, d0], a0])
+    # robust loss: published sets hold outliers (CPU-fallback post-processing, multi-context NPUs)
+    res = least_squares(residuals, x0, method="trf", loss="soft_l1", f_scale=0.25)
+    b, c, d, a = unpack(res.x)
+    return DeviceParams(
+        b_ms_per_gmac=dict(zip(precs, b.tolist(), strict=True)),
+        c_ms_per_mb=c,
+        d_ms_per_mpx=d,
+        overhead_ms=dict(zip(metrics, a.tolist(), strict=True)),
+        rows=len(samples),
+        precisions_fitted=tuple(precs),
+    )
+
+
+@dataclass
+class Calibration:
+    """Fitted parameters per (segment, family), the samples used, and validation errors."""
+
+    params: dict[tuple[str, str], DeviceParams] = field(default_factory=dict)
+    samples: dict[tuple[str, str], list[Sample]] = field(default_factory=dict)
+    lomo_ape: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    estimated_gmacs: dict[str, float] = field(default_factory=dict)
+
+
+def _samples(
+    cat: Catalogue, gmacs: dict[str, float] | None = None
+) -> dict[tuple[str, str], list[Sample]]:
+    out: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    for r in cat.published:
+        if r.value is None or r.device_id not in cat.hardware or r.model_id not in cat.models:
+            continue
+        g = (gmacs or {}).get(r.model_id)
+        prof = from_facts(
+            cat.models[r.model_id], g if cat.models[r.model_id].gmacs is None else None
+        )
+        if prof is None:
+            continue
+        y = 1000.0 / r.value if r.metric == "throughput_fps" else r.value
+        out[(segment_key(r, cat), family(r.metric))].append(Sample(r, prof, y))
+    return out
+
+
+def _estimate_missing_gmacs(cat: Catalogue, cal: Calibration) -> dict[str, float]:
+    """Effective GMACs of models without published MACs, inverted from their published latency
+    on calibrated segments (compute-bound assumption); the median over segments."""
+    est: dict[str, list[float]] = defaultdict(list)
+    for r in cat.published:
+        m = cat.models.get(r.model_id)
+        if r.value is None or m is None or m.gmacs is not None or r.device_id not in cat.hardware:
+            continue
+        key = (segment_key(r, cat), family(r.metric))
+        p = cal.params.get(key)
+        if p is None:
+            continue
+        hw = segment_hardware(key[0], cat)
+        y = 1000.0 / r.value if r.metric == "throughput_fps" else r.value
+        core = y - p.overhead_ms.get(r.metric, 0.0)
+        unit = p.b(hw, r.precision) + p.c_ms_per_mb * 5 * {"int8": 1, "fp16": 2}.get(r.precision, 4)
+        if core > 0 and unit > 0:  # params ~5 M per GMAC, the profile's own fallback ratio
+            est[r.model_id].append(core / unit)
+    return {k: float(np.median(v)) for k, v in est.items()}
+
+
+def calibrate(cat: Catalogue, validate: bool = True) -> Calibration:
+    cal = Calibration()
+    cal.samples = _samples(cat)
+    for key, ss in cal.samples.items():
+        cal.params[key] = fit(segment_hardware(key[0], cat), ss)
+    if validate:
+        for key, ss in cal.samples.items():
+            hw = segment_hardware(key[0], cat)
+            models = sorted({s.row.model_id for s in ss})
+            for m in models:
+                train = [s for s in ss if s.row.model_id != m]
+                test = [s for s in ss if s.row.model_id == m]
+                if not train:
+                    cal.not_validated[key[0]] += len(test)
+                    continue
+                p = fit(hw, train)
+                for s in test:
+                    pred = to_metric(
+                        latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row)),
+                        s.row.metric,
+                    )
+                    cal.lomo_ape[key[0]].append(ape(pred, s.row.value or 0.0))
+        for key, p in cal.params.items():
+            errs = cal.lomo_ape.get(key[0], [])
+            allv = [e for v in cal.lomo_ape.values() for e in v]
+            p.band_pct = (
+                float(np.percentile(errs if len(errs) >= 3 else allv, 80)) if allv else 50.0
+            )
+    cal.estimated_gmacs = _estimate_missing_gmacs(cat, cal)
+    return cal

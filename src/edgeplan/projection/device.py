@@ -1,0 +1,100 @@
+"""The device model: latency = overhead(metric) + b(precision) x GMACs + c x weight MB
++ d x input megapixels.
+
+It is the roofline with compute and weight traffic added (they overlap imperfectly on small edge
+parts): b starts from the published peak for the precision, c from the memory bandwidth, and both
+are fitted to the published figures of that device (calibrate.py). Devices without a published
+peak start from a kind default and lean on their data."""
+
+from dataclasses import dataclass, field
+
+from edgeplan.catalogue.load import Hardware
+from edgeplan.projection.profile import CostProfile
+
+PRECISIONS = ("int8", "fp16", "fp32")
+# Relative peak by precision when a spec sheet gives only one figure (assumed, stated in output)
+_REL = {
+    "cpu": {"int8": 2.0, "fp16": 1.0, "fp32": 1.0},
+    "gpu-soc": {"int8": 4.0, "fp16": 2.0, "fp32": 1.0},
+    "tpu": {"int8": 1.0, "fp16": 1.0, "fp32": 1.0},
+    "npu": {"int8": 1.0, "fp16": 1.0, "fp32": 1.0},
+    "vpu": {"int8": 1.0, "fp16": 1.0, "fp32": 0.5},
+}
+_KIND_GOPS = {"cpu": 20.0, "gpu-soc": 500.0, "tpu": 1000.0, "npu": 5000.0, "vpu": 200.0}
+PRIOR_EFFICIENCY = 0.3  # of peak, the starting point of the fit
+
+
+def peak_gops(hw: Hardware, precision: str) -> tuple[float | None, str]:
+    """Peak ops/s (x1e9) for a precision and how it was derived; None when unknown."""
+    rel = _REL.get(hw.kind, _REL["cpu"])
+    if precision == "int8" and hw.int8_tops:
+        dense = hw.int8_tops / 2 if hw.kind == "gpu-soc" else hw.int8_tops  # NVIDIA: sparse TOPS
+        return dense * 1e3, "int8_tops" + (" / 2 (sparse -> dense)" if hw.kind == "gpu-soc" else "")
+    if precision == "fp16" and hw.fp16_tflops:
+        return hw.fp16_tflops * 1e3, "fp16_tflops"
+    if precision == "fp32" and hw.fp32_tflops:
+        return hw.fp32_tflops * 1e3, "fp32_tflops"
+    for base, value in (("fp32", hw.fp32_tflops), ("fp16", hw.fp16_tflops), ("int8", hw.int8_tops)):
+        if value:
+            ratio = rel[precision] / rel[base]
+            return value * 1e3 * ratio, f"{base} peak x {ratio:g} (assumed ratio)"
+    return None, "no published peak"
+
+
+def prior_b(hw: Hardware, precision: str) -> float:
+    """ms per GMAC at the prior efficiency (2 ops per MAC)."""
+    peak, _ = peak_gops(hw, precision)
+    gops = (
+        (peak * PRIOR_EFFICIENCY)
+        if peak
+        else _KIND_GOPS.get(hw.kind, 20.0) * _REL.get(hw.kind, _REL["cpu"])[precision]
+    )
+    return 2.0 / gops * 1000.0
+
+
+def prior_c(hw: Hardware) -> float:
+    """ms per MB of weights read once per inference."""
+    return 1e6 / (hw.mem_bw_gbs * 1e9) * 1000 if hw.mem_bw_gbs else 0.01
+
+
+@dataclass
+class DeviceParams:
+    """Fitted parameters of one segment (device, device:cpu, device:pytorch ...) and family."""
+
+    b_ms_per_gmac: dict[str, float]
+    c_ms_per_mb: float
+    overhead_ms: dict[str, float]
+    rows: int
+    d_ms_per_mpx: float = 0.0
+    precisions_fitted: tuple[str, ...] = ()
+    band_pct: float = 30.0  # from leave-one-model-out; a wide default before validation
+    notes: list[str] = field(default_factory=list)
+
+    def b(self, hw: Hardware, precision: str) -> float:
+        if precision in self.b_ms_per_gmac:
+            return self.b_ms_per_gmac[precision]
+        # scale a fitted precision by the spec-sheet ratio
+        for other, b in self.b_ms_per_gmac.items():
+            return b * prior_b(hw, precision) / prior_b(hw, other)
+        return prior_b(hw, precision)
+
+
+def latency_ms(
+    hw: Hardware, profile: CostProfile, precision: str, p: DeviceParams, metric: str
+) -> float:
+    """Projected time for a metric (ms; 1000/fps for throughput)."""
+    a = p.overhead_ms.get(metric)
+    if a is None:  # the metric at another batch, else the smallest overhead (model-only-like)
+        same = [v for k, v in p.overhead_ms.items() if k.split("@")[0] == metric.split("@")[0]]
+        a = min(same or list(p.overhead_ms.values()) or [0.0])
+    mb = profile.weight_bytes(precision) / 1e6
+    mpx = profile.input_pixels / 1e6
+    return a + p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx
+
+
+def to_metric(ms: float, metric: str) -> float:
+    return 1000.0 / ms if metric == "throughput_fps" else ms
+
+
+def ape(pred: float, actual: float) -> float:
+    return abs(pred - actual) / actual * 100 if actual else float("inf")

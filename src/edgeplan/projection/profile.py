@@ -1,0 +1,51 @@
+"""What a device model needs to know about a model: MACs, parameter bytes, input size, ops."""
+
+from dataclasses import dataclass, field
+
+from edgeplan.catalogue.load import ModelFacts
+from edgeplan.models.analysis import StaticAnalysis
+
+
+@dataclass(frozen=True)
+class CostProfile:
+    """Compute and memory cost of one inference, and the op sequence when a graph is known."""
+
+    name: str
+    gmacs: float
+    params_m: float
+    input_pixels: int
+    ops: tuple[tuple[str, int], ...] = field(default=())  # (op type, MACs) in graph order
+    source: str = "static analysis"
+
+    def weight_bytes(self, precision: str) -> float:
+        return self.params_m * 1e6 * {"int8": 1, "fp16": 2}.get(precision, 4)
+
+
+def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
+    shape = next(iter(a.input_shapes.values()), [1, 3, 224, 224])
+    dims = [d for d in shape if isinstance(d, int) and d > 3]
+    pixels = dims[-1] * dims[-2] if len(dims) >= 2 else 224 * 224
+    return CostProfile(
+        name=name,
+        gmacs=a.macs / 1e9,
+        params_m=a.params / 1e6,
+        input_pixels=pixels,
+        ops=tuple((o.op_type, o.macs) for o in a.ops),
+        source="static analysis",
+    )
+
+
+def from_facts(
+    m: ModelFacts, gmacs: float | None = None, source: str | None = None
+) -> CostProfile | None:
+    """From catalogue facts; `gmacs` overrides a missing figure (e.g. estimated elsewhere)."""
+    g = gmacs if gmacs is not None else m.gmacs
+    if g is None:
+        return None
+    return CostProfile(
+        name=m.id,
+        gmacs=g,
+        params_m=m.params_m or g * 5,
+        input_pixels=(m.input_h or 224) * (m.input_w or 224),
+        source=source or f"model facts ({m.source.split(' ;')[0][:60]})",
+    )

@@ -1,0 +1,197 @@
+"""Project one model onto one device: latency with its band, throughput, power, deployability
+and the reason, with the calibration it used. Always `source: projected`."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgeplan.catalogue.load import Catalogue, Hardware
+from edgeplan.projection.calibrate import Calibration, segment_hardware
+from edgeplan.projection.device import PRECISIONS, DeviceParams, latency_ms, prior_b, prior_c
+from edgeplan.projection.profile import CostProfile
+
+# Ops the Edge TPU compiler maps (ONNX and TFLite names); the first op outside this set, and every
+# op after it, runs on the host CPU (the compiler cuts the graph once).
+EDGE_TPU_OPS = {
+    "Conv",
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "Gemm",
+    "MatMul",
+    "Add",
+    "ADD",
+    "Mul",
+    "MUL",
+    "Concat",
+    "CONCATENATION",
+    "MaxPool",
+    "MAX_POOL_2D",
+    "AveragePool",
+    "AVERAGE_POOL_2D",
+    "GlobalAveragePool",
+    "MEAN",
+    "Relu",
+    "RELU",
+    "RELU6",
+    "Clip",
+    "Sigmoid",
+    "LOGISTIC",
+    "Tanh",
+    "TANH",
+    "Softmax",
+    "SOFTMAX",
+    "Reshape",
+    "RESHAPE",
+    "Resize",
+    "RESIZE_BILINEAR",
+    "RESIZE_NEAREST_NEIGHBOR",
+    "Pad",
+    "PAD",
+    "Sub",
+    "SUB",
+    "QUANTIZE",
+    "DEQUANTIZE",
+    "Split",
+    "SPLIT",
+    "Slice",
+    "STRIDED_SLICE",
+    "BatchNormalization",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "HardSwish",
+    "HARD_SWISH",
+    "LeakyRelu",
+    "LEAKY_RELU",
+    "TRANSPOSE_CONV",
+    "ConvTranspose",
+}
+DEFAULT_POWER_W = {"cpu": 10.0, "gpu-soc": 15.0, "tpu": 2.0, "npu": 3.0, "vpu": 1.5}
+
+
+@dataclass
+class Projection:
+    """A projected figure set. Never presented as measured."""
+
+    model: str
+    device: str
+    precision: str
+    deployable: bool
+    reason: str
+    latency_ms: float | None
+    latency_ms_low: float | None
+    latency_ms_high: float | None
+    band_pct: float
+    throughput_fps: float | None
+    power_w: float | None
+    power_source: str
+    calibration: str
+    cpu_fallback_gmacs: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    source: str = "projected"
+
+
+def prior_params(hw: Hardware) -> DeviceParams:
+    """The uncalibrated roofline (peak x prior efficiency, bandwidth): for devices with no rows."""
+    return DeviceParams(
+        b_ms_per_gmac={p: prior_b(hw, p) for p in PRECISIONS},
+        c_ms_per_mb=prior_c(hw),
+        overhead_ms={"latency_ms_model_only": 0.5},
+        rows=0,
+        band_pct=60.0,
+    )
+
+
+def _params(cal: Calibration, cat: Catalogue, device: str, metric: str) -> tuple[DeviceParams, str]:
+    fam = "throughput" if metric == "throughput_fps" else "latency"
+    for key in ((device, fam), (device, "latency"), (device, "throughput")):
+        if key in cal.params:
+            p = cal.params[key]
+            return p, f"{p.rows} published rows of {key[0]} ({key[1]}), leave-one-model-out band"
+    return prior_params(segment_hardware(device, cat)), "no published rows: spec-sheet roofline"
+
+
+def _deployable(
+    hw: Hardware, cat: Catalogue, precision: str, profile: CostProfile
+) -> tuple[bool, str]:
+    if hw.end_of_support:
+        return False, f"end of support: {hw.end_of_support}"
+    rule = cat.rules.get(hw.kind)
+    if rule and precision not in rule.precisions:
+        return False, (
+            f"{hw.id} runs {'/'.join(rule.precisions)} only ({rule.note}); "
+            f"{precision} is not deployable as is"
+        )
+    if hw.mem_gb and hw.kind != "tpu":
+        need = profile.weight_bytes(precision) * 1.5  # weights + working activations (assumed)
+        if need > hw.mem_gb * 1e9:
+            return False, f"needs ~{need / 1e9:.2f} GB, device has {hw.mem_gb:g} GB"
+    return True, "deployable"
+
+
+def _edge_tpu_split(profile: CostProfile) -> tuple[float, str]:
+    """GMACs that run on the host CPU (everything from the first unsupported op on), and that op."""
+    for i, (op, _) in enumerate(profile.ops):
+        if op not in EDGE_TPU_OPS:
+            return sum(m for _, m in profile.ops[i:]) / 1e9, op
+    return 0.0, ""
+
+
+def project(
+    profile: CostProfile,
+    device: str,
+    precision: str,
+    cal: Calibration,
+    cat: Catalogue,
+    metric: str = "latency_ms_model_only",
+) -> Projection:
+    """Projected latency (model only, unless another metric is asked) with its band."""
+    hw = cat.device(device.split(":")[0])
+    seg_hw = segment_hardware(device, cat) if ":" in device else hw
+    ok, reason = _deployable(seg_hw, cat, precision, profile)
+    p, how = _params(cal, cat, device, metric)
+    notes = []
+    ms = latency_ms(seg_hw, profile, precision, p, metric)
+    fallback = 0.0
+    if seg_hw.kind == "tpu" and profile.ops:
+        fallback, first_op = _edge_tpu_split(profile)
+        if fallback > 0:
+            host_key = (
+                f"{hw.id}:cpu" if (f"{hw.id}:cpu", "latency") in cal.params else "xeon-gold-6154"
+            )
+            hp, _ = _params(cal, cat, host_key, "latency_ms_model_only")
+            host_hw = segment_hardware(host_key, cat) if ":" in host_key else cat.hardware[host_key]
+            cpu_ms = hp.b(host_hw, "int8") * fallback
+            ms += cpu_ms
+            notes.append(
+                f"{fallback:.3f} of {profile.gmacs:.3f} GMACs, from the first op the Edge TPU "
+                f"compiler does not map ({first_op}) on, run on the host CPU ({host_key}): "
+                f"+{cpu_ms:.2f} ms"
+            )
+    band = p.band_pct
+    tput = 1000.0 / ms if ms > 0 else None
+    power = hw.power_max_w
+    power_src = "published max (at full load)" if power else "assumed kind default"
+    power = power if power is not None else DEFAULT_POWER_W.get(hw.kind, 10.0)
+    return Projection(
+        model=profile.name,
+        device=device,
+        precision=precision,
+        deployable=ok,
+        reason=reason,
+        latency_ms=round(ms, 4),
+        latency_ms_low=round(ms / (1 + band / 100), 4),
+        latency_ms_high=round(ms * (1 + band / 100), 4),
+        band_pct=round(band, 1),
+        throughput_fps=round(tput, 2) if tput else None,
+        power_w=power,
+        power_source=power_src,
+        calibration=how + f"; profile from {profile.source}",
+        cpu_fallback_gmacs=fallback,
+        notes=notes,
+    )
+
+
+def median_ape(values: list[float]) -> float:
+    return float(np.median(values)) if values else float("nan")

@@ -1,0 +1,203 @@
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeplan.catalogue import load_catalogue
+from edgeplan.catalogue.load import Published
+from edgeplan.errors import ConfigError
+from edgeplan.projection.calibrate import Sample, calibrate, fit
+from edgeplan.projection.device import DeviceParams, latency_ms
+from edgeplan.projection.profile import CostProfile
+from edgeplan.projection.project import prior_params, project
+
+CAT = load_catalogue()
+CAL = calibrate(CAT)
+DEVICES = [
+    "jetson-orin-nano-super",
+    "jetson-orin-nx-16gb",
+    "hailo-8",
+    "coral-usb",
+    "coral-devboard",
+    "rpi5",
+    "intel-n100",
+]
+
+
+def prof(gmacs: float, params_m: float = 3.0, px: int = 224 * 224) -> CostProfile:
+    return CostProfile("synthetic", gmacs, params_m, px)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0.01, 50),
+    st.floats(0.01, 50),
+    st.sampled_from(DEVICES),
+    st.sampled_from(["int8", "fp16", "fp32"]),
+)
+def test_more_macs_never_projects_faster(g1: float, g2: float, device: str, precision: str) -> None:
+    lo, hi = sorted((g1, g2))
+    a = project(prof(lo), device, precision, CAL, CAT).latency_ms
+    b = project(prof(hi), device, precision, CAL, CAT).latency_ms
+    assert a <= b + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(1, 100), st.floats(1.01, 10), st.floats(10, 500))
+def test_higher_bandwidth_never_slower_for_a_memory_bound_model(
+    bw: float, factor: float, params_m: float
+) -> None:
+    """On the spec-sheet roofline, the same device with more bandwidth is never slower."""
+    hw = CAT.hardware["jetson-orin-nano-super"]
+    slow, fast = replace(hw, mem_bw_gbs=bw), replace(hw, mem_bw_gbs=bw * factor)
+    p = prof(0.05, params_m=params_m)  # few MACs, many weights: memory-bound
+    t_slow = latency_ms(slow, p, "fp32", prior_params(slow), "latency_ms_model_only")
+    t_fast = latency_ms(fast, p, "fp32", prior_params(fast), "latency_ms_model_only")
+    assert t_fast <= t_slow
+
+
+def test_calibration_round_trip_recovers_known_parameters() -> None:
+    """Rows generated from known parameters are fitted back to within a few percent."""
+    hw = CAT.hardware["jetson-orin-nx-16gb"]
+    truth = DeviceParams(
+        b_ms_per_gmac={"int8": 0.4, "fp16": 0.9},
+        c_ms_per_mb=0.02,
+        overhead_ms={"latency_ms_model_only": 1.5},
+        rows=0,
+        d_ms_per_mpx=0.3,
+    )
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(14):
+        p = prof(
+            float(rng.uniform(0.3, 40)),
+            float(rng.uniform(1, 60)),
+            int(rng.choice([224, 320, 640])) ** 2,
+        )
+        for prec in ("int8", "fp16"):
+            y = latency_ms(hw, p, prec, truth, "latency_ms_model_only")
+            row = Published(
+                hw.id, "", f"m{i}", "tensorrt", prec, "1", "latency_ms_model_only", y, ""
+            )
+            samples.append(Sample(row, p, y))
+    fitted = fit(hw, samples)
+    for s in samples:
+        pred = latency_ms(hw, s.profile, s.row.precision, fitted, "latency_ms_model_only")
+        assert pred == pytest.approx(s.y_ms, rel=0.05)
+
+
+def test_validation_reports_per_device_and_overall() -> None:
+    assert sum(len(v) for v in CAL.lomo_ape.values()) > 100
+    # devices with plenty of TensorRT rows are projected well
+    for dev in ("jetson-orin-nano-super", "jetson-orin-nx-16gb"):
+        assert np.median(CAL.lomo_ape[dev]) <= 25
+
+
+def test_fastestdet_on_coral_refuses_fp32_and_projects_int8(fastestdet: Path) -> None:
+    from edgeplan.models import open_model
+    from edgeplan.models.analysis import analyse
+    from edgeplan.projection.profile import from_analysis
+
+    p = from_analysis("FastestDet", analyse(open_model(fastestdet)))
+    fp32 = project(p, "coral-usb", "fp32", CAL, CAT)
+    assert not fp32.deployable and "int8" in fp32.reason
+    int8 = project(p, "coral-usb", "int8", CAL, CAT)
+    assert int8.deployable and int8.latency_ms > 0 and int8.source == "projected"
+    assert int8.cpu_fallback_gmacs > 0 and "Transpose" in int8.notes[0]  # channel shuffle
+    for dev in ("jetson-orin-nano-super", "hailo-8"):
+        pr = project(p, dev, "int8", CAL, CAT)
+        assert pr.deployable and pr.latency_ms_low < pr.latency_ms < pr.latency_ms_high
+        assert pr.band_pct > 0 and "published rows" in pr.calibration
+
+
+def test_end_of_support_hardware_is_never_deployable() -> None:
+    pr = project(prof(1.0), "intel-ncs2", "fp16", CAL, CAT)
+    assert not pr.deployable and "end of support" in pr.reason
+
+
+def test_unknown_device_lists_known_ones() -> None:
+    with pytest.raises(ConfigError, match="jetson-orin-nano-super"):
+        project(prof(1.0), "jetson-tx9", "int8", CAL, CAT)
+
+
+def _cli(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-c", "from edgeplan.cli.main import app; app()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "EDGEPLAN_STORE": str(store), "COLUMNS": "200"},
+    )
+
+
+def test_published_batch_fills_every_row(tmp_path: Path, testdata: Path) -> None:
+    src = testdata.parent / "reference/published_latency.csv"
+    # the value column may be absent from IN
+    import csv
+
+    rows = list(csv.DictReader(src.open()))
+    stripped = tmp_path / "in.csv"
+    with stripped.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=[k for k in rows[0] if k != "value"])
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: v for k, v in r.items() if k != "value"})
+    out = tmp_path / "pred.csv"
+    r = _cli(
+        "project", "--published", str(stripped), "--out", str(out), store=tmp_path / "s.sqlite"
+    )
+    assert r.returncode == 0, r.stderr
+    got = list(csv.DictReader(out.open()))
+    assert len(got) == len(rows)
+    assert all(g["predicted"] or (g["deployable"] == "no" and g["reason"]) for g in got)
+    assert all(g["deployable"] in ("yes", "no") for g in got)
+
+
+def test_import_supersedes_projection(tmp_path: Path, fastestdet: Path) -> None:
+    from edgeplan.models import open_model
+    from tests.records.sample import sample_record
+
+    rec = sample_record("ondevice1", "k-od").model_copy(
+        update={"model_sha256": open_model(fastestdet).sha256, "model_path": str(fastestdet)}
+    )
+    f = tmp_path / "measured_on_jetson.json"
+    f.write_text(rec.model_dump_json())
+    store = tmp_path / "s.sqlite"
+    r = _cli("records", "import", str(f), "--device", "jetson-orin-nano-super", store=store)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "p.json"
+    r = _cli(
+        "project",
+        str(fastestdet),
+        "--device",
+        "jetson-orin-nano-super",
+        "--device",
+        "hailo-8",
+        "--json",
+        str(out),
+        store=store,
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data[0]["measured_on_device"]["source"] == "measured-on-device"
+    assert data[0]["measured_on_device"]["latency_ms_p99"] == rec.latency_ms_p99
+    assert data[1]["measured_on_device"] is None  # other devices stay projected
+    assert "supersedes" in r.stdout
+    bad = _cli("records", "import", str(f), "--device", "nope", store=store)
+    assert bad.returncode == 2 and "not in the catalogue" in bad.stderr
+
+
+def test_validate_cli(tmp_path: Path) -> None:
+    out = tmp_path / "v.json"
+    r = _cli("project", "--validate", "--json", str(out), store=tmp_path / "s.sqlite")
+    assert r.returncode == 0 and "overall MdAPE" in r.stdout
+    data = json.loads(out.read_text())
+    assert data["overall_mdape_pct"] > 0 and any(d["meets_goal"] for d in data["devices"])
