@@ -6,7 +6,14 @@ import sys
 import typer
 from rich.console import Console
 
-from edgeplan.cli import characterise_cmd, evaluate_cmd, project_cmd, records_cmd, schema_cmd
+from edgeplan.cli import (
+    characterise_cmd,
+    evaluate_cmd,
+    plan_cmd,
+    project_cmd,
+    records_cmd,
+    schema_cmd,
+)
 from edgeplan.errors import EdgeplanError
 
 app_typer = typer.Typer(
@@ -19,6 +26,7 @@ app_typer.command("characterise")(characterise_cmd.characterise)
 app_typer.command("evaluate")(evaluate_cmd.evaluate)
 app_typer.command("schema")(schema_cmd.schema)
 app_typer.command("project")(project_cmd.project)
+app_typer.command("plan")(plan_cmd.plan)
 app_typer.add_typer(records_cmd.app, name="records")
 err = Console(stderr=True)
 

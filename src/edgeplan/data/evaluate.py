@@ -41,6 +41,25 @@ class EvalConfig:
     reference_backend: str | None = None
 
 
+def eval_cache_key(
+    cfg: EvalConfig, model_sha: str, backend: str, dataset_sha: str, ref_sha: str | None
+) -> str:
+    """Content hash of everything that can change an accuracy figure."""
+    blob = json.dumps(
+        [
+            model_sha,
+            backend,
+            dataset_sha,
+            cfg.limit,
+            cfg.score_threshold,
+            ref_sha,
+            host_fingerprint().sha256,
+            edgeplan.__version__,
+        ]
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def _metric(m: MetricValue) -> Metric:
     return Metric(
         metric=m.metric,
@@ -138,19 +157,9 @@ def evaluate(
             "classification and detection; see the task tests for pose/segmentation"
         )
     head = values[0]
-    key_blob = json.dumps(
-        [
-            model.file.sha256,
-            model.backend,
-            ds.sha256(),
-            cfg.limit,
-            cfg.score_threshold,
-            ref.file.sha256 if ref else None,
-            host_fingerprint().sha256,
-            edgeplan.__version__,
-        ]
+    key = eval_cache_key(
+        cfg, model.file.sha256, model.backend, ds.sha256(), ref.file.sha256 if ref else None
     )
-    key = hashlib.sha256(key_blob.encode()).hexdigest()
     prov = measured(
         backend=model.backend,
         model_sha256=model.file.sha256,

@@ -29,6 +29,8 @@ def register(name: str) -> Callable[[Decoder], Decoder]:
 
 
 def get_decoder(name: str) -> Decoder:
+    import edgeplan.models.decoders_extra  # noqa: F401  (registers more decoders)
+
     if name not in DECODERS:
         raise ConfigError(f"card.decoder: unknown decoder {name!r}; allowed: {sorted(DECODERS)}")
     return DECODERS[name]

@@ -11,7 +11,7 @@ import numpy as np
 
 from edgeplan.planning.candidates import CameraArrays, Evaluated, Template
 from edgeplan.planning.inputs import PlanInputs
-from edgeplan.planning.output import Decision, Option
+from edgeplan.planning.output import CandidatePoint, CandidateSet, Decision, Option
 from edgeplan.planning.patterns import LABELS, Pattern, Violation, reasons
 from edgeplan.spec.fleet import Priorities, Workload
 
@@ -63,7 +63,7 @@ def _static(t: Template, inputs: PlanInputs) -> _Static:
             src["accuracy"] = "measured cascade" if t.acc_measured[j] else "assumed (declared rate)"
         else:
             lead = ep or cp
-            src["accuracy"] = lead.source if lead else "none"
+            src["accuracy"] = (lead.accuracy_source or lead.source) if lead else "none"
         src["cost"] = "catalogue prices + fleet.yaml"
         st.label.append(LABELS[pat])
         st.hardware.append(ep.hardware if ep else None)
@@ -244,3 +244,44 @@ def explain_rows(
             )
         )
     return out
+
+
+def candidate_set(
+    rows: list[tuple[int, int]],
+    w: Workload,
+    t: Template,
+    ev: Evaluated,
+    inputs: PlanInputs,
+    pick: int,
+    front: np.ndarray,
+) -> CandidateSet:
+    """Every candidate of the group's first camera (row 0), for the Pareto plot."""
+    st = _static(t, inputs)
+    months = inputs.fleet.horizon_years * 12
+    pts = []
+    for j in range(t.n):
+        acc = float(ev.accuracy[0, j])
+        src = st.sources[j].get("edge latency") or st.sources[j].get("cloud inference", "")
+        pts.append(
+            CandidatePoint.model_construct(
+                pattern=st.label[j],
+                hardware=st.hardware[j],
+                model=st.model[j] or st.cloud_model[j],
+                cloud=st.cloud[j],
+                latency_ms_p99=round(float(ev.latency[0, j]), 3),
+                accuracy=None if np.isnan(acc) else round(acc, 4),
+                power_w=round(float(ev.power[0, j]), 3),
+                usd_per_month=round(float(ev.tco[0, j]) / months, 2),
+                feasible=bool(ev.violations[0, j] == 0),
+                frontier=bool(front[0, j]),
+                chosen=j == pick,
+                dropped_by=[
+                    NAMES[b] for b in range(len(Violation)) if (int(ev.violations[0, j]) >> b) & 1
+                ],
+                latency_source=src,
+            )
+        )
+    cam = inputs.fleet.cameras[rows[0][0]]
+    return CandidateSet.model_construct(
+        camera=cam.id, workload=rows[0][1], task=w.task, cameras_sharing=len(rows), points=pts
+    )

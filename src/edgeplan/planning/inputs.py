@@ -22,6 +22,7 @@ class PerfPoint:
     backend: str = ""
     deployable: bool = True
     note: str = ""
+    accuracy_source: str = ""  # e.g. "measured: top1 on ilsvrc (n=1300)", "published"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The plan, as written to plan.json (its JSON Schema is generated from these models)."""
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 _F = ConfigDict(extra="forbid", frozen=True)
@@ -75,7 +77,36 @@ class FleetSummary(BaseModel):
     break_even_month: int | None = Field(
         description="First month the all-edge alternative stays cheaper than all-cloud."
     )
+    break_even_note: str = Field("", description="Why there is no break-even month, if none.")
     sensitivity: list[Tornado]
+
+
+class CandidatePoint(BaseModel):
+    """One candidate of a representative camera, for the Pareto plot."""
+
+    model_config = _F
+    pattern: str
+    hardware: str | None
+    model: str | None
+    cloud: str | None
+    latency_ms_p99: float
+    accuracy: float | None
+    power_w: float
+    usd_per_month: float
+    feasible: bool
+    frontier: bool
+    chosen: bool
+    dropped_by: list[str]
+    latency_source: str
+
+
+class CandidateSet(BaseModel):
+    model_config = _F
+    camera: str
+    workload: int
+    task: str
+    cameras_sharing: int = Field(description="Cameras with the same workload spec.")
+    points: list[CandidatePoint]
 
 
 class Plan(BaseModel):
@@ -85,3 +116,7 @@ class Plan(BaseModel):
     decisions: list[Decision]
     summary: FleetSummary
     assumptions: dict[str, float | str] = Field(description="Assumed inputs, with their values.")
+    candidate_sets: list[CandidateSet] = Field(
+        default_factory=list, description="Every candidate of one camera per workload spec."
+    )
+    run: dict[str, Any] = Field(default_factory=dict, description="How this plan was produced.")

@@ -14,9 +14,16 @@ from edgeplan.planning.candidates import (
     evaluate,
 )
 from edgeplan.planning.choose import choose
-from edgeplan.planning.explain import explain_rows
+from edgeplan.planning.explain import candidate_set, explain_rows
 from edgeplan.planning.inputs import PlanInputs
-from edgeplan.planning.output import Decision, FleetSummary, Plan, SeriesPoint, Tornado
+from edgeplan.planning.output import (
+    CandidateSet,
+    Decision,
+    FleetSummary,
+    Plan,
+    SeriesPoint,
+    Tornado,
+)
 from edgeplan.planning.pareto import frontier, objectives
 from edgeplan.planning.patterns import Pattern, Violation
 
@@ -35,6 +42,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
     sites = {s.id: s for s in fleet.sites}
     regions = sorted({c.region for c in fleet.cloud})
     decisions: list[Decision] = []
+    sets: list[CandidateSet] = []
     picked: list[tuple[Template, Evaluated, int, int, int]] = []  # for the summary
     alt: dict[str, list[list[tuple[float, float, float]] | None]] = defaultdict(list)
     for rows in _groups(inputs).values():
@@ -92,6 +100,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
         for label, mask in (("all-edge", edge_like), ("all-cloud", cloud_like)):
             alt[label].append(_cheapest(ev, t, mask))
         decisions += explain_rows(rows, w, t, ev, inputs, pick, runner, front, ca)
+        sets.append(candidate_set(rows, w, t, ev, inputs, int(pick[0]), front))
         for r, (_ci, _wi) in enumerate(rows):
             if pick[r] >= 0:
                 picked.append((t, ev, r, int(pick[r]), rows[r][0]))
@@ -103,7 +112,13 @@ def make_plan(inputs: PlanInputs) -> Plan:
         "hybrid_p99": "an escalated frame when 1% or more of frames escalate",
         "no-video-egress": "forbids cloud and prefilter streams; allows escalated/fallback stills",
     }
-    return Plan(fleet=fleet.name, decisions=decisions, summary=summary, assumptions=assumptions)
+    return Plan(
+        fleet=fleet.name,
+        decisions=decisions,
+        summary=summary,
+        assumptions=assumptions,
+        candidate_sets=sets,
+    )
 
 
 def _cheapest(
@@ -172,9 +187,17 @@ def _summary(
     for label, parts in alt.items():
         if parts and all(p is not None for p in parts):
             series[label] = _series([x for p in parts for x in p], h)
-    be = None
+    be, be_note = None, ""
     if "all-edge" in series and "all-cloud" in series:
         be = cost.break_even_month(series["all-edge"], series["all-cloud"])
+        if be is None:
+            be_note = "the all-edge fleet never becomes cheaper within the horizon"
+    else:
+        missing = [k for k in ("all-edge", "all-cloud") if k not in series]
+        be_note = (
+            f"no {' or '.join(missing)} alternative serves every workload (constraints "
+            "such as privacy, latency or uplink rule it out)"
+        )
     tco_total = float(series["plan"][-1]) if len(series["plan"]) else 0.0
     return FleetSummary(
         horizon_years=h,
@@ -193,6 +216,7 @@ def _summary(
             for k, s in series.items()
         },
         break_even_month=be,
+        break_even_note=be_note,
         sensitivity=_tornado(picked, h),
     )
 

@@ -50,7 +50,12 @@ class Workload(BaseModel):
     cloud_models: list[str] = Field(
         default_factory=list, description="Models the cloud tier may run (default: `models`)."
     )
-    validation_data: str | None = Field(None, description="Labelled data for accuracy.")
+    validation_data: str | None = Field(
+        None, description="Labelled data for accuracy (path, or demo:labels / demo:faces)."
+    )
+    validation_reference: str | None = Field(
+        None, description="Reference model: accuracy becomes agreement with it (unlabelled data)."
+    )
     latency_budget_ms: float = Field(gt=0, description="End-to-end latency budget, ms.")
     latency_percentile: Literal[50, 90, 95, 99] = Field(99, description="Percentile it holds at.")
     accuracy_floor: float = Field(0.0, ge=0, le=1, description="Minimum accuracy (task metric).")
@@ -98,6 +103,10 @@ class CloudOption(BaseModel):
     utilisation: float = Field(0.6, gt=0, le=1, description="Target instance utilisation.")
     ingest_usd_per_gb: float = Field(0.0, ge=0, description="Cloud ingest price, $/GB.")
     queueing_ms: float = Field(5.0, ge=0, description="Queueing at the cloud tier, ms.")
+    speedup_vs_host: float = Field(
+        1.0, gt=0, description="Assumed inference speed-up of the instance over this host."
+    )
+    api_latency_ms: float = Field(150.0, gt=0, description="Assumed API inference latency, ms.")
 
     @model_validator(mode="after")
     def _priced(self) -> "CloudOption":

@@ -1,0 +1,135 @@
+"""Measurements for the plan, cached by content hash in the records store."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeplan.backends import BackendOptions, available_backends, get_backend
+from edgeplan.bench.characterise import CharacteriseConfig, cache_key, characterise
+from edgeplan.data.evaluate import EvalConfig, eval_cache_key, evaluate
+from edgeplan.data.readers import open_dataset
+from edgeplan.models.files import open_model
+from edgeplan.records.accuracy import AccuracyRecord
+from edgeplan.records.store import RecordStore
+from edgeplan.records.types import CharacterisationRecord
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CacheStats:
+    """What was measured now and what was reused, with the time the reuse saved."""
+
+    measured: int = 0
+    reused: int = 0
+    measured_s: float = 0.0
+    saved_s: float = 0.0
+    lines: list[str] = field(default_factory=list)
+
+
+def _backends_for(path: Path) -> list[str]:
+    fmt = open_model(path).format
+    have = available_backends()
+    return [
+        n
+        for n in ("onnxruntime", "openvino", "litert")
+        if n in have and fmt in get_backend(n).capabilities.formats
+    ][:2]
+
+
+def host_records(
+    path: Path,
+    store: RecordStore,
+    quick: bool,
+    threads: int | None,
+    stats: CacheStats,
+    progress: Progress,
+) -> list[CharacterisationRecord]:
+    """Characterise a model on every installed backend that takes it (cached)."""
+    out = []
+    model = open_model(path)
+    for backend in _backends_for(path):
+        cfg = CharacteriseConfig(
+            model=path,
+            backend=backend,
+            options=BackendOptions(threads=threads),
+            duration_s=2.0 if quick else 8.0,
+            min_queries=16 if quick else 64,
+            stage_frames=50 if quick else 200,
+            profile_runs=5 if quick else 20,
+        )
+        key = cache_key(model.sha256, backend, cfg.options, cfg)
+        rec = store.find_cached(key)
+        if isinstance(rec, CharacterisationRecord):
+            saved = float(rec.provenance.harness.get("wall_s", 0.0))
+            stats.reused += 1
+            stats.saved_s += saved
+            stats.lines.append(
+                f"reused {path.name} on {backend} (record {rec.record_id}, saved {saved:.0f} s)"
+            )
+            out.append(rec)
+            continue
+        progress(f"characterising {path.name} on {backend}")
+        t0 = time.perf_counter()
+        rec = characterise(cfg, lambda m, n=path.name, b=backend: progress(f"{n} on {b}: {m}"))
+        wall = time.perf_counter() - t0
+        rec = rec.model_copy(
+            update={
+                "provenance": rec.provenance.model_copy(
+                    update={"harness": {**rec.provenance.harness, "wall_s": wall}}
+                )
+            }
+        )
+        store.put(rec)
+        stats.measured += 1
+        stats.measured_s += wall
+        out.append(rec)
+    return out
+
+
+def accuracy(
+    path: Path,
+    data: Path,
+    reference: Path | None,
+    store: RecordStore,
+    quick: bool,
+    stats: CacheStats,
+    progress: Progress,
+) -> AccuracyRecord:
+    """Accuracy (or agreement with `reference`) on `data`, cached."""
+    cfg = EvalConfig(
+        model=path, data=data, limit=40 if quick else None, n_boot=100, reference=reference
+    )
+    ds = open_dataset(data)
+    backend = _backends_for(path)[0]
+    key = eval_cache_key(
+        cfg,
+        open_model(path).sha256,
+        backend,
+        ds.sha256(),
+        open_model(reference).sha256 if reference else None,
+    )
+    rec = store.find_cached(key)
+    if isinstance(rec, AccuracyRecord):
+        saved = float(rec.provenance.harness.get("wall_s", 0.0))
+        stats.reused += 1
+        stats.saved_s += saved
+        stats.lines.append(f"reused accuracy of {path.name} on {data.name} (saved {saved:.0f} s)")
+        return rec
+    progress(f"evaluating {path.name} on {data.name}")
+    t0 = time.perf_counter()
+    cfg.backend = backend
+    rec = evaluate(cfg)
+    wall = time.perf_counter() - t0
+    rec = rec.model_copy(
+        update={
+            "provenance": rec.provenance.model_copy(
+                update={"harness": {**rec.provenance.harness, "wall_s": wall}}
+            )
+        }
+    )
+    store.put(rec)
+    stats.measured += 1
+    stats.measured_s += wall
+    return rec

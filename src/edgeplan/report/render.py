@@ -1,0 +1,203 @@
+"""plan.json, report.html (self-contained, offline), report.md and per-site agent configs."""
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import plotly.io as pio
+import yaml
+from plotly.offline import get_plotlyjs
+
+from edgeplan.planning.output import Plan
+from edgeplan.report import figures
+
+_TAGS = ("measured-on-device", "measured", "projected", "published", "agreement", "assumed")
+
+
+def tag(source: str | None) -> str:
+    s = (source or "none").lower()
+    return next((t for t in _TAGS if s.startswith(t)), "none")
+
+
+def short(ref: str | None) -> str:
+    """A model reference as a person reads it: the file name."""
+    return Path(ref).name if ref else ""
+
+
+def grouped_decisions(plan: Plan) -> list[dict[str, Any]]:
+    """Decisions with the same site, task and chosen option shown once, listing the cameras."""
+    groups: dict[str, dict[str, Any]] = {}
+    for d in plan.decisions:
+        c = d.chosen
+        key = "|".join([d.site, d.task, c.model_dump_json() if c else "none", *d.reasons[:1]])
+        g = groups.setdefault(key, {"d": d, "cameras": []})
+        g["cameras"].append(d.camera)
+    return list(groups.values())
+
+
+def _fig(fig: Any) -> str:
+    return pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+
+
+def finalist_rows(plan: Plan, evidence: Any) -> list[dict[str, Any]]:
+    """Chosen and runner-up models: measured boxes on this host, projected bands on devices."""
+    wanted = set()
+    for d in plan.decisions:
+        for o in (d.chosen, d.runner_up):
+            if o is not None and (o.model or o.cloud_model):
+                wanted.add((o.model or o.cloud_model, o.hardware))
+    rows = []
+    for model, _ in sorted(wanted, key=str):
+        for r in evidence.host.get(model, []):
+            lat = next((s.latency for s in r.scenarios if s.scenario == "SingleStream"), None)
+            if lat:
+                rows.append(
+                    {
+                        "name": f"{short(model)}<br>{r.backend} (this host)",
+                        "source": "measured",
+                        "min": lat.latency_ms_min,
+                        "p50": lat.latency_ms_p50,
+                        "p90": lat.latency_ms_p90,
+                        "p99": lat.latency_ms_p99,
+                    }
+                )
+    for model, hw in sorted(wanted, key=str):
+        for p in evidence.projections:
+            if p["model"] == model and p["device"] == hw and p["latency_ms"]:
+                rows.append(
+                    {
+                        "name": f"{short(model)}<br>{hw} ({p['precision']})",
+                        "source": "projected",
+                        "p50": p["latency_ms"],
+                        "low": p["latency_ms_low"],
+                        "high": p["latency_ms_high"],
+                    }
+                )
+    return rows
+
+
+def write_outputs(plan: Plan, evidence: Any, out: Path, run: dict[str, Any]) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"plan": out / "plan.json", "html": out / "report.html", "md": out / "report.md"}
+    paths["plan"].write_text(plan.model_dump_json(indent=2))
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("edgeplan.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    host_rows = [
+        {
+            "model": m,
+            "backend": f"{r.backend} ({r.precision})",
+            "id": r.record_id,
+            "lat": f"{r.latency_ms_p50:.2f} / {r.latency_ms_p90:.2f} / {r.latency_ms_p99:.2f}",
+            "fps": f"{r.throughput_fps:.1f} fps",
+            "e2e": f"{r.stages['end_to_end'].latency_ms_p99:.2f} ms"
+            if "end_to_end" in r.stages
+            else "-",
+            "cold": f"{r.load_ms:.0f} + {r.first_inference_ms:.0f} ms",
+        }
+        for m, recs in evidence.host.items()
+        for r in recs
+    ]
+    acc_rows = [
+        {
+            "model": m,
+            "figure": a.figure,
+            "tag": "agreement" if a.figure == "agreement" else "measured",
+            "metric": a.metric
+            + (f" vs {Path(a.reference_model_path).name}" if a.reference_model_path else ""),
+            "value": f"{a.value:.3f} ({a.ci95_low:.3f}-{a.ci95_high:.3f})",
+            "samples": a.samples,
+            "data": f"{a.dataset_name} ({a.dataset_sha256[:12]})",
+        }
+        for m, a in evidence.accuracy.items()
+    ]
+    html = env.get_template("report.html.j2").render(
+        plan=plan,
+        run=run,
+        tag=tag,
+        short=short,
+        groups=grouped_decisions(plan),
+        host_rows=host_rows,
+        acc_rows=acc_rows,
+        projections=evidence.projections,
+        plotly_js=f"<script>{get_plotlyjs()}</script>",
+        pareto_html=[_fig(figures.pareto(cs)) for cs in plan.candidate_sets],
+        finalists_html=_fig(figures.finalists(finalist_rows(plan, evidence))),
+        cumulative_html=_fig(figures.cumulative(plan)),
+        tornado_html=_fig(figures.tornado(plan)),
+    )
+    paths["html"].write_text(html)
+    paths["md"].write_text(markdown(plan, run))
+    agents = out / "agents"
+    agents.mkdir(exist_ok=True)
+    for site, cfg in agent_configs(plan).items():
+        (agents / f"{site}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return paths
+
+
+def markdown(plan: Plan, run: dict[str, Any]) -> str:
+    s = plan.summary
+    lines = [
+        f"# edgeplan — {plan.fleet}",
+        "",
+        f"Generated {run['generated_utc']} on {run['host']}."
+        + (" **Quick mode.**" if run["quick"] else ""),
+        "",
+        f"- fleet cost: **${s.usd_per_month:.2f}/month**, TCO ${s.tco_usd:,.0f} over "
+        f"{s.horizon_years:g} years",
+        f"- break-even of all-edge vs all-cloud: month {s.break_even_month or 'never'}",
+        "- patterns: " + ", ".join(f"{k} x {v}" for k, v in s.by_pattern.items()),
+        f"- {run['cache']}",
+        "",
+        "| camera | site | task | pattern | device | model | p99 ms | accuracy | $/month "
+        "| source |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d in plan.decisions:
+        c = d.chosen
+        if c is None:
+            lines.append(f"| {d.camera} | {d.site} | {d.task} | none | | | | | | {d.reasons[0]} |")
+            continue
+        src = c.sources.get("edge latency") or c.sources.get("cloud inference", "")
+        acc = f"{c.accuracy:.3f}" if c.accuracy is not None else "-"
+        lines.append(
+            f"| {d.camera} | {d.site} | {d.task} | {c.pattern} | {c.hardware or c.cloud} | "
+            f"{c.model or c.cloud_model} | {c.latency_ms_p99:.1f} | {acc} | "
+            f"{c.usd_per_month:.2f} | latency {src}, accuracy {c.sources.get('accuracy', '')} |"
+        )
+    lines += ["", "## Why", ""]
+    for d in plan.decisions:
+        lines.append(f"**{d.camera}** ({d.task}): " + "; ".join(d.reasons))
+        for w in d.what_would_change:
+            lines.append(f"  - would change: {w}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def agent_configs(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Per site: each camera's pattern, models and budgets, for the edge runtime."""
+    sites: dict[str, dict[str, Any]] = {}
+    for d in plan.decisions:
+        cfg = sites.setdefault(
+            d.site, {"site": d.site, "generated_by": "edgeplan plan", "cameras": []}
+        )
+        c = d.chosen
+        cfg["cameras"].append(
+            {
+                "id": d.camera,
+                "workload": d.workload,
+                "task": d.task,
+                "pattern": c.pattern if c else "degraded",
+                "edge": {"model": c.model, "device": c.hardware} if c and c.hardware else None,
+                "cloud": {
+                    "option": c.cloud,
+                    "model": c.cloud_model,
+                    "escalation_rate": c.escalation_rate,
+                }
+                if c and c.cloud
+                else None,
+                "latency_budget_ms_p99": c.latency_ms_p99 if c else None,
+            }
+        )
+    return sites
