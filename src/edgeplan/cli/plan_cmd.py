@@ -50,7 +50,7 @@ def show(res: dict) -> None:
     p = res["plan"]
     t = Table(
         title=f"plan for {p.fleet}: ${p.summary.usd_per_month:.2f}/month, break-even month "
-        f"{p.summary.break_even_month or 'never'}"
+        f"{p.summary.break_even_month or '- (' + p.summary.break_even_note + ')'}"
     )
     for c in (
         "camera",
