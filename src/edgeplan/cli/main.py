@@ -10,6 +10,7 @@ from rich.console import Console
 from edgeplan.cli import (
     characterise_cmd,
     evaluate_cmd,
+    optimise_cmd,
     plan_cmd,
     project_cmd,
     records_cmd,
@@ -28,6 +29,7 @@ app_typer.command("evaluate")(evaluate_cmd.evaluate)
 app_typer.command("schema")(schema_cmd.schema)
 app_typer.command("project")(project_cmd.project)
 app_typer.command("plan")(plan_cmd.plan)
+app_typer.command("optimise")(optimise_cmd.optimise)
 app_typer.add_typer(records_cmd.app, name="records")
 err = Console(stderr=True)
 

@@ -1,0 +1,91 @@
+"""`edgeplan optimise MODEL --data PATH --latency-ms-p99 T --accuracy-floor A`."""
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgeplan.errors import ConfigError
+from edgeplan.sizing.search import SizingConfig
+from edgeplan.sizing.search import optimise as run_optimise
+
+console = Console()
+
+
+def optimise(
+    model: Path = typer.Argument(..., help="ONNX model to size."),
+    data: Path = typer.Option(..., help="Labelled data: evaluation split + disjoint calibration."),
+    latency_ms_p99: float = typer.Option(..., help="Target p99 latency on this host, ms."),
+    accuracy_floor: float = typer.Option(..., help="Minimum accuracy (the model's task metric)."),
+    backends: str = typer.Option("onnxruntime,openvino", help="Backends to search over."),
+    max_trials: int = typer.Option(
+        14, min=1, help="Optuna trials (repeats are answered from cache)."
+    ),
+    threads: int | None = typer.Option(None, min=1, help="Inference threads."),
+    eval_images: int = typer.Option(96, min=8, help="Images in the evaluation split."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write variants and choice as JSON."),
+) -> None:
+    """Search fp16, calibrated int8 (onnxruntime static: MinMax / Percentile / Entropy, u8 / s8
+    activations; NNCF on OpenVINO), input resolution and backend; validate every variant on the
+    same data as its parent; stop at the latency target with the accuracy floor held."""
+    names = tuple(b for b in backends.split(",") if b)
+    bad = [b for b in names if b not in ("onnxruntime", "openvino")]
+    if bad:
+        raise ConfigError(f"--backends {bad}: allowed onnxruntime, openvino")
+    cfg = SizingConfig(
+        model=model,
+        data=data,
+        latency_ms_p99=latency_ms_p99,
+        accuracy_floor=accuracy_floor,
+        backends=names,
+        max_trials=max_trials,
+        threads=threads,
+        eval_images=eval_images,
+    )
+    res = run_optimise(cfg, lambda m: console.print(f"[dim]{m}[/]", highlight=False))
+    t = Table(
+        title=f"variants of {model.name} (speed-up vs its fp32 parent on the same backend, "
+        "measured in this run)"
+    )
+    for c in (
+        "variant",
+        "backend",
+        "p50 ms",
+        "p99 ms",
+        "accuracy (95% CI)",
+        "speed-up",
+        "accepted",
+    ):
+        t.add_column(c)
+    for v in sorted(
+        res["variants"], key=lambda v: (v["latency_ms_p99"] is None, v["latency_ms_p99"] or 0)
+    ):
+        if v["latency_ms_p99"] is None:
+            t.add_row(v["label"], v["backend"], "-", "-", "-", "-", f"no: {v['reason'][:60]}")
+            continue
+        ci = v["accuracy_ci95"]
+        t.add_row(
+            v["label"],
+            v["backend"],
+            f"{v['latency_ms_p50']:.2f}",
+            f"{v['latency_ms_p99']:.2f}",
+            f"{v['accuracy']:.3f} ({ci[0]:.3f}-{ci[1]:.3f})",
+            f"{v['speedup_vs_parent']:.2f}x",
+            "yes" if v["accepted"] else f"no: {v['reason']}",
+        )
+    console.print(t)
+    console.print("Pareto set: " + "; ".join(res["pareto"]))
+    for m in res["messages"]:
+        console.print(f"[yellow]{m}[/]")
+    c = res["chosen"]
+    if c:
+        console.print(
+            f"chosen: [bold]{c['label']} on {c['backend']}[/] p99 {c['latency_ms_p99']:.2f} ms, "
+            f"accuracy {c['accuracy']:.3f}; target {'met' if res['target_met'] else 'NOT met'}"
+        )
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(res, indent=2, default=str))
+        console.print(f"wrote {json_out}")

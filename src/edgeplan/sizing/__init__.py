@@ -1,0 +1,1 @@
+"""Model sizing: passes (model in -> model out), variants with lineage, and the search."""

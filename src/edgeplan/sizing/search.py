@@ -1,0 +1,311 @@
+"""`edgeplan optimise`: optuna multi-objective search (latency p99 down, accuracy up) over
+passes, their parameters and backends. Every variant is validated on the same data as its parent;
+one below the floor is kept, marked rejected, with its figure. Stops when the target is met with
+the floor held, or when nothing left can meet it."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edgeplan.backends import BackendOptions, get_backend
+from edgeplan.bench.loadgen import RunSettings, run_scenario
+from edgeplan.data.evaluate import EvalConfig, evaluate
+from edgeplan.data.predict import load_model
+from edgeplan.data.readers import open_dataset
+from edgeplan.errors import ConfigError, EdgeplanError
+from edgeplan.models.files import open_model
+from edgeplan.models.preprocess import preprocess
+from edgeplan.sizing.passes import Fp16, Int8Nncf, Int8Static, Pass, Resolution
+from edgeplan.sizing.variants import Variant, build, original
+
+Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Trial:
+    label: str
+    lineage: list[dict[str, Any]]
+    backend: str
+    path: str
+    latency_ms_p50: float | None
+    latency_ms_p99: float | None
+    accuracy: float | None
+    accuracy_ci95: tuple[float, float] | None
+    speedup_vs_parent: float | None
+    accepted: bool
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SizingConfig:
+    model: Path
+    data: Path
+    latency_ms_p99: float
+    accuracy_floor: float
+    backends: tuple[str, ...] = ("onnxruntime", "openvino")
+    max_trials: int = 14
+    threads: int | None = None
+    eval_images: int = 96
+    calibration_images: int = 32
+    duration_s: float = 3.0
+    cache: Path = Path.home() / ".cache" / "edgeplan" / "variants"
+    seed: int = 0
+
+
+def suggest(trial: Any) -> tuple[str, dict[str, Any]]:
+    """The search space, as an optuna trial suggests it: a pass and its parameters."""
+    kind = trial.suggest_categorical(
+        "pass", ["none", "fp16", "int8-static", "int8-nncf", "resolution"]
+    )
+    params: dict[str, Any] = {}
+    if kind == "int8-static":
+        params = {
+            "method": trial.suggest_categorical("method", ["MinMax", "Percentile", "Entropy"]),
+            "activation": trial.suggest_categorical("activation", ["uint8", "int8"]),
+        }
+    elif kind == "resolution":
+        params = {"scale": trial.suggest_categorical("scale", [0.75, 0.5])}
+    return kind, params
+
+
+def make_chain(kind: str, params: dict[str, Any], height_px: int, width_px: int) -> list[Pass]:
+    if kind == "fp16":
+        return [Fp16()]
+    if kind == "int8-static":
+        return [Int8Static(**params)]
+    if kind == "int8-nncf":
+        return [Int8Nncf()]
+    if kind == "resolution":  # multiples of 32, as strided CNNs need
+        scale = params["scale"]
+        return [
+            Resolution(
+                max(32, round(height_px * scale / 32) * 32),
+                max(32, round(width_px * scale / 32) * 32),
+            )
+        ]
+    return []
+
+
+class Sizer:
+    """Builds, measures and validates variants; memoises by (lineage, backend)."""
+
+    def __init__(self, cfg: SizingConfig, progress: Progress) -> None:
+        self.cfg, self.progress = cfg, progress
+        self.model = open_model(cfg.model)
+        self.loaded = load_model(cfg.model, options=BackendOptions(threads=cfg.threads))
+        self.card = self.loaded.card
+        ds = open_dataset(cfg.data)
+        paths = [s.path for s in ds]
+        if len(paths) < cfg.calibration_images + 8:
+            raise ConfigError(f"{cfg.data}: {len(paths)} images; need calibration + evaluation")
+        self.n_eval = min(cfg.eval_images, len(paths) - cfg.calibration_images)
+        cal_paths = paths[-cfg.calibration_images :]  # never from the evaluation split
+        assert not set(cal_paths) & set(paths[: self.n_eval])
+        name = self.loaded.session.input_names[0]
+        self.calibration = []
+        for p in cal_paths:
+            img = cv2.imread(str(p))
+            if img is not None:
+                self.calibration.append({name: preprocess(img, self.card.input)})
+        self.samples = self.calibration[:8]
+        self.trials: dict[str, Trial] = {}
+        self.precision = ""
+        self.parents: dict[str, Trial] = {}
+
+    def _measure(self, v: Variant, backend: str) -> tuple[float, float]:
+        sess = get_backend(backend).load(
+            open_model(v.path), BackendOptions(threads=self.cfg.threads)
+        )
+        self.precision = str(sess.applied_options.get("inference_precision", ""))
+        name = sess.input_names[0]
+        samples = [{name: next(iter(s.values()))} for s in self.samples]
+        res, _ = run_scenario(
+            sess,
+            samples,
+            "SingleStream",
+            RunSettings(duration_s=self.cfg.duration_s, min_queries=32),
+        )
+        assert res.latency is not None
+        return res.latency.latency_ms_p50, res.latency.latency_ms_p99
+
+    def _accuracy(self, v: Variant, backend: str) -> tuple[float, tuple[float, float]]:
+        r = evaluate(
+            EvalConfig(
+                model=v.path,
+                data=self.cfg.data,
+                backend=backend,
+                options=BackendOptions(threads=self.cfg.threads),
+                card=v.path.parent / "model.card.yaml" if v.lineage else None,
+                limit=self.n_eval,
+                n_boot=100,
+            )
+        )
+        return r.value, (r.ci95_low, r.ci95_high)
+
+    def run(self, chain: list[Pass], backend: str) -> Trial:
+        key = repr([(p.name, p.config()) for p in chain]) + backend
+        if key in self.trials:
+            return self.trials[key]
+        try:
+            v = (
+                build(self.model, self.card, chain, self.cfg.cache, self.calibration)
+                if chain
+                else (original(self.model))
+            )
+            fmt_ok = v.format in get_backend(backend).capabilities.formats
+            if not fmt_ok:
+                raise EdgeplanError(f"{backend} cannot run a {v.format} variant")
+            self.progress(f"measuring {v.label} on {backend}")
+            p50, p99 = self._measure(v, backend)
+            acc, ci = self._accuracy(v, backend)
+        except EdgeplanError as exc:
+            t = Trial(
+                self._label(chain),
+                [],
+                backend,
+                "",
+                None,
+                None,
+                None,
+                None,
+                None,
+                False,
+                reason=str(exc).split("\n")[0],
+            )
+            self.trials[key] = t
+            return t
+        parent = self.parents.get(backend)
+        speed = parent.latency_ms_p99 / p99 if parent and parent.latency_ms_p99 else 1.0
+        ok = acc >= self.cfg.accuracy_floor
+        shown = (
+            backend if self.precision in ("", "model's own") else f"{backend} ({self.precision})"
+        )
+        t = Trial(
+            v.label,
+            list(v.lineage),
+            shown,
+            str(v.path),
+            p50,
+            p99,
+            acc,
+            ci,
+            speed if chain else 1.0,
+            ok,
+            reason="" if ok else f"accuracy {acc:.3f} below the floor {self.cfg.accuracy_floor}",
+            notes=list(v.notes),
+        )
+        self.trials[key] = t
+        return t
+
+    @staticmethod
+    def _label(chain: list[Pass]) -> str:
+        return " > ".join(p.name for p in chain) or "original"
+
+
+def optimise(cfg: SizingConfig, progress: Progress = lambda _m: None) -> dict[str, Any]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sizer = Sizer(cfg, progress)
+    for backend in cfg.backends:  # parents first: speed-ups are against these, measured now
+        sizer.parents[backend] = sizer.run([], backend)
+    study = optuna.create_study(
+        directions=["minimize", "maximize"],
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=6),
+    )
+    # what usually works on x86 CPUs goes first (DESIGN.md's measurements); TPE explores after
+    first = [
+        {
+            "pass": "int8-static",
+            "method": "Percentile",
+            "activation": "uint8",
+            "backend": "onnxruntime",
+        },
+        {"pass": "int8-nncf"},
+        {
+            "pass": "int8-static",
+            "method": "Percentile",
+            "activation": "uint8",
+            "backend": "openvino",
+        },
+        {
+            "pass": "int8-static",
+            "method": "MinMax",
+            "activation": "uint8",
+            "backend": "onnxruntime",
+        },
+        {"pass": "fp16", "backend": "onnxruntime"},
+        {"pass": "resolution", "scale": 0.75, "backend": "onnxruntime"},
+    ]
+    for params in first:
+        if params.get("backend", "openvino") in cfg.backends:
+            study.enqueue_trial(params, skip_if_exists=True)
+
+    def objective(trial: Any) -> tuple[float, float]:
+        kind, params = suggest(trial)
+        chain = make_chain(kind, params, sizer.card.input.height_px, sizer.card.input.width_px)
+        takes_ir = kind == "int8-nncf"
+        backend = (
+            "openvino" if takes_ir else trial.suggest_categorical("backend", list(cfg.backends))
+        )
+        t = sizer.run(chain, backend)
+        if t.accepted and t.latency_ms_p99 is not None and t.latency_ms_p99 <= cfg.latency_ms_p99:
+            trial.study.stop()
+        if t.latency_ms_p99 is None:
+            raise optuna.TrialPruned(t.reason)
+        return t.latency_ms_p99, t.accuracy or 0.0
+
+    study.optimize(objective, n_trials=cfg.max_trials, catch=(EdgeplanError,))
+    return summarise(sizer, cfg)
+
+
+def summarise(sizer: Sizer, cfg: SizingConfig) -> dict[str, Any]:
+    trials = list(sizer.trials.values())
+    ok = [t for t in trials if t.accepted and t.latency_ms_p99 is not None]
+    meets = [t for t in ok if t.latency_ms_p99 <= cfg.latency_ms_p99]
+    chosen = min(meets or ok, key=lambda t: t.latency_ms_p99) if ok else None
+    measured = [t for t in trials if t.latency_ms_p99 is not None and t.accuracy is not None]
+    pareto = [
+        t
+        for t in measured
+        if not any(
+            (o.latency_ms_p99 <= t.latency_ms_p99 and o.accuracy >= t.accuracy)
+            and (o.latency_ms_p99 < t.latency_ms_p99 or o.accuracy > t.accuracy)
+            for o in measured
+        )
+    ]  # type: ignore[operator]
+    messages = []
+    for t in measured:
+        if "int8" in t.label and t.speedup_vs_parent is not None and t.speedup_vs_parent < 1.0:
+            messages.append(
+                f"int8 is not faster on this host: {t.label} on {t.backend} runs at "
+                f"{t.speedup_vs_parent:.2f}x its fp32 parent"
+            )
+    if chosen is None:
+        messages.append(f"no variant holds the accuracy floor {cfg.accuracy_floor}")
+    elif not meets:
+        messages.append(
+            f"no variant that holds the floor meets p99 <= {cfg.latency_ms_p99} ms; the "
+            f"fastest that holds it is {chosen.label} on {chosen.backend} at "
+            f"{chosen.latency_ms_p99:.2f} ms"
+        )
+    return {
+        "variants": [asdict(t) for t in trials],
+        "pareto": [f"{t.label} on {t.backend}" for t in pareto],
+        "chosen": asdict(chosen) if chosen else None,
+        "target_met": bool(meets),
+        "target": {"latency_ms_p99": cfg.latency_ms_p99, "accuracy_floor": cfg.accuracy_floor},
+        "eval_images": sizer.n_eval,
+        "calibration_images": len(sizer.calibration),
+        "messages": messages,
+    }
+
+
+__all__ = ["SizingConfig", "np", "optimise"]
