@@ -225,12 +225,14 @@ class Resolution:
         onnx.save(m, str(path))
         try:
             so = ort.SessionOptions()
-            so.log_severity_level = 3
+            so.log_severity_level = 4  # the refusal below carries the message
             sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
             i = sess.get_inputs()[0]
             sess.run(None, {i.name: np.zeros([1, 3, self.height_px, self.width_px], np.float32)})
         except Exception as exc:  # the runtime says why the graph cannot take the new size
-            reason = str(exc).strip().splitlines()[0][:200]
+            msg = " ".join(str(exc).split())
+            running = msg.find("while running")
+            reason = (msg[running:] if running >= 0 else msg)[:220]
             raise ModelError(
                 f"{model.path.name}: resolution cannot change to "
                 f"{self.width_px}x{self.height_px}: {reason}"

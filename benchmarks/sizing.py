@@ -1,0 +1,182 @@
+"""Sizing, measured in one run: for each model, fp32 vs onnxruntime `quantize_dynamic` (the
+naive int8 users reach for) vs our best static int8 (onnxruntime QDQ, Percentile, per-channel,
+uint8 activations) vs NNCF int8 on OpenVINO. Latency p99 from a LoadGen SingleStream run on the
+same thread count, interleaved round by round; accuracy on the same evaluation split (FastestDet:
+COCO mAP@[.5:.95] on coco128; YuNet: box-F1 agreement with its own fp32 output, stated as such).
+
+    python benchmarks/sizing.py --json out/sizing.json
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import TESTDATA, print_table, write_json
+
+from edgeplan.backends import BackendOptions, get_backend
+from edgeplan.bench.loadgen import RunSettings, run_scenario
+from edgeplan.data.evaluate import EvalConfig, evaluate
+from edgeplan.data.predict import load_model
+from edgeplan.data.readers import open_dataset
+from edgeplan.models import open_model
+from edgeplan.models.preprocess import preprocess
+from edgeplan.sizing.passes import Int8Nncf, Int8Static
+from edgeplan.sizing.variants import build
+
+
+def dynamic_int8(src: Path, out_dir: Path) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = out_dir / "dynamic.onnx"
+    quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8)
+    return out
+
+
+def p99(path: Path, backend: str, samples: list, threads: int, duration_s: float) -> float:
+    sess = get_backend(backend).load(
+        open_model(path),
+        BackendOptions(threads=threads, precision="f32" if backend == "openvino" else "auto"),
+    )
+    name = sess.input_names[0]
+    res, _ = run_scenario(
+        sess,
+        [{name: next(iter(s.values()))} for s in samples],
+        "SingleStream",
+        RunSettings(duration_s=duration_s, min_queries=32),
+    )
+    return res.latency.latency_ms_p99  # type: ignore[union-attr]
+
+
+def run_model(
+    name: str,
+    model: Path,
+    data: Path,
+    reference: Path | None,
+    threads: int,
+    duration_s: float,
+    rounds: int,
+    work: Path,
+) -> list[dict]:
+    mf = open_model(model)
+    lm = load_model(model)
+    items = list(open_dataset(data))
+    cal_items, n_eval = items[-32:], min(96, len(items) - 32)
+    inp = lm.session.input_names[0]
+    cal = [
+        {inp: preprocess(img, lm.card.input)}
+        for s in cal_items
+        if (img := cv2.imread(str(s.path))) is not None
+    ]
+    card_file = work / f"{name}.card.yaml"
+    import yaml
+
+    card_file.write_text(yaml.safe_dump(lm.card.model_dump(mode="json")))
+    static = build(mf, lm.card, [Int8Static()], work / "variants", cal)
+    nncf = build(mf, lm.card, [Int8Nncf()], work / "variants", cal)
+    dyn = dynamic_int8(model, work)
+    variants = [
+        ("fp32", model, "onnxruntime"),
+        ("fp32", model, "openvino"),
+        ("int8 quantize_dynamic (naive)", dyn, "onnxruntime"),
+        ("int8 static QDQ Percentile u8", static.path, "onnxruntime"),
+        ("int8 NNCF", nncf.path, "openvino"),
+    ]
+    lat: dict[int, list[float]] = {i: [] for i in range(len(variants))}
+    for _ in range(rounds):  # interleaved: a noisy host hits every variant alike
+        for i, (_, path, backend) in enumerate(variants):
+            lat[i].append(p99(path, backend, cal[:8], threads, duration_s))
+    rows = []
+    base = {}
+    for i, (label, path, backend) in enumerate(variants):
+        acc = evaluate(
+            EvalConfig(
+                model=path,
+                data=data,
+                backend=backend,
+                card=card_file,
+                limit=n_eval,
+                n_boot=50,
+                reference=reference,
+                options=BackendOptions(threads=threads),
+            )
+        )
+        row = {
+            "model": name,
+            "variant": label,
+            "backend": backend,
+            "latency_ms_p99": statistics.median(lat[i]),
+            "accuracy": acc.value,
+            "metric": acc.metric,
+        }
+        if label == "fp32":
+            base[backend] = row
+        rows.append(row)
+    fp32 = base["onnxruntime"]
+    for r in rows:
+        r["speedup_vs_fp32"] = fp32["latency_ms_p99"] / r["latency_ms_p99"]
+        r["accuracy_delta"] = r["accuracy"] - fp32["accuracy"]
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--duration-s", type=float, default=4.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rows = run_model(
+            "FastestDet",
+            TESTDATA / "models/fastestdet/FastestDet.onnx",
+            TESTDATA / "datasets/coco128/val2017_yolo",
+            None,
+            args.threads,
+            args.duration_s,
+            args.rounds,
+            work,
+        )
+        yunet = TESTDATA / "models/yunet/yunet_n_320_320.onnx"
+        rows += run_model(
+            "YuNet-n",
+            yunet,
+            TESTDATA / "datasets/coco128/val2017_yolo/images",
+            yunet,
+            args.threads,
+            args.duration_s,
+            args.rounds,
+            work,
+        )
+    print_table(
+        f"sizing ({args.threads} thread(s), p99 median of {args.rounds} interleaved rounds; "
+        "speed-up and accuracy delta vs onnxruntime fp32)",
+        [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
+    )
+    write_json(
+        args.json,
+        [
+            {
+                k: r[k]
+                for k in (
+                    "model",
+                    "variant",
+                    "backend",
+                    "latency_ms_p99",
+                    "accuracy",
+                    "speedup_vs_fp32",
+                    "accuracy_delta",
+                )
+            }
+            for r in rows
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
