@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from edgeplan.cli import (
+    agent_cmd,
     characterise_cmd,
     evaluate_cmd,
     optimise_cmd,
@@ -31,6 +32,7 @@ app_typer.command("project")(project_cmd.project)
 app_typer.command("plan")(plan_cmd.plan)
 app_typer.command("optimise")(optimise_cmd.optimise)
 app_typer.add_typer(records_cmd.app, name="records")
+app_typer.add_typer(agent_cmd.app, name="agent")
 err = Console(stderr=True)
 
 

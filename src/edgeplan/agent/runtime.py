@@ -1,0 +1,256 @@
+"""The agent: per camera a reader thread (source -> bounded queue that drops the oldest) and a
+worker thread (motion gate -> fallback chain -> events -> outbox); one dispatcher delivering the
+outbox to the sinks with retries; a heartbeat. Nothing here lets one bad frame stop the agent."""
+
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeplan.agent.events import Event
+from edgeplan.agent.fallback import FallbackChain
+from edgeplan.agent.gate import MotionGate
+from edgeplan.agent.metrics import Metrics
+from edgeplan.agent.outbox import Outbox
+from edgeplan.agent.sinks import MqttSink, Sink, WebhookSink
+from edgeplan.agent.source import Source
+from edgeplan.spec.agent import AgentConfig, CameraConfig
+
+log = logging.getLogger(__name__)
+
+
+class CameraRunner:
+    def __init__(self, cfg: CameraConfig, base: Path, agent: "Agent") -> None:
+        self.cfg, self.agent, self.m = cfg, agent, agent.metrics
+        src = (
+            cfg.source
+            if "://" in cfg.source or cfg.source.startswith("/dev/")
+            else str(base / cfg.source)
+        )
+        self.source = Source(src, cfg.loop, cfg.fps_cap)
+        self.queue: deque[tuple[np.ndarray, float, int]] = deque(maxlen=cfg.queue_size)
+        self.cond = threading.Condition()
+        self.gate = MotionGate(cfg.motion.min_area_px, cfg.motion.history, cfg.motion.warmup_frames)
+        s = agent.cfg.slo
+        self.chain = FallbackChain(
+            base / cfg.model,
+            base / cfg.card if cfg.card else None,
+            cfg.backends,
+            cfg.threads,
+            cfg.score_threshold,
+            s.latency_ms_p99,
+            s.max_consecutive_errors,
+            s.recover_after_s,
+            s.window,
+        )
+        self.last_frame = 0.0
+        self.frames = 0
+        self.processed = 0
+        self.last_degraded_event = 0.0
+        self.lat_ms: deque[float] = deque(maxlen=500)
+
+    def reader(self) -> None:
+        idx = 0
+        while not self.agent.stopping.is_set():
+            try:
+                frame, decode_ms = self.source.read()
+            except Exception as exc:  # a broken stream is reported, never fatal
+                log.warning("camera %s: source error: %s", self.cfg.id, exc)
+                self.m.frames_dropped.labels(self.cfg.id, "decode_error").inc()
+                time.sleep(0.5)
+                continue
+            if frame is None:
+                continue
+            idx += 1
+            self.last_frame = time.time()
+            self.m.frames_in.labels(self.cfg.id).inc()
+            with self.cond:
+                if len(self.queue) == self.queue.maxlen:
+                    self.m.frames_dropped.labels(self.cfg.id, "queue_full").inc()
+                self.queue.append((frame, decode_ms, idx))
+                self.cond.notify()
+
+    def worker(self) -> None:
+        while not self.agent.stopping.is_set():
+            with self.cond:
+                if not self.queue:
+                    self.cond.wait(timeout=0.2)
+                    continue
+                frame, decode_ms, idx = self.queue.popleft()
+            try:
+                self._process(frame, decode_ms, idx)
+            except Exception as exc:  # the agent never crashes on a bad frame
+                log.exception("camera %s frame %d: %s", self.cfg.id, idx, exc)
+                self.m.frames_dropped.labels(self.cfg.id, "processing_error").inc()
+
+    def _process(self, frame: np.ndarray, decode_ms: float, idx: int) -> None:
+        cid, ver = self.cfg.id, self.cfg.model_version
+        t0 = time.perf_counter()
+        if self.cfg.motion.enabled:
+            moving, area = self.gate.moving(frame)
+            if not moving:
+                self.m.frames_dropped.labels(cid, "no_motion").inc()
+                return
+        else:
+            moving, area = True, 0.0
+        dets, times = self.chain.infer(frame)
+        self.m.fallback_level.labels(cid).set(self.chain.active)
+        if dets is None:
+            if self.chain.degraded and time.time() - self.last_degraded_event >= 1.0:
+                self.last_degraded_event = time.time()
+                self.agent.emit(
+                    Event(
+                        cid,
+                        "degraded",
+                        ver,
+                        degraded=True,
+                        frame_index=idx,
+                        note=f"no inference path; motion area {area:.0f} px",
+                    )
+                )
+            self.m.frames_dropped.labels(
+                cid, "degraded" if self.chain.degraded else "inference_error"
+            ).inc()
+            return
+        total = decode_ms + (time.perf_counter() - t0) * 1000
+        for stage, ms in (("decode", decode_ms), *times.items(), ("end_to_end", total)):
+            self.m.stage.labels(cid, ver, stage).observe(ms / 1000)
+        self.lat_ms.append(total)
+        self.processed += 1
+        self.m.frames_processed.labels(cid).inc()
+        if dets:
+            labels = self.chain.levels[self.chain.active].model.card.labels  # type: ignore[union-attr]
+            for d in dets:
+                if labels and 0 <= d.get("label", -1) < len(labels):
+                    d["name"] = labels[d["label"]]
+            self.agent.emit(
+                Event(
+                    cid,
+                    "detection",
+                    ver,
+                    detections=dets,
+                    backend=self.chain.label(),
+                    latency_ms=round(total, 3),
+                    frame_index=idx,
+                )
+            )
+
+    def status(self) -> dict[str, Any]:
+        age = time.time() - self.last_frame if self.last_frame else None
+        lat = np.percentile(self.lat_ms, [50, 99]).tolist() if self.lat_ms else None
+        return {
+            "camera": self.cfg.id,
+            "backend": self.chain.label(),
+            "degraded": self.chain.degraded,
+            "fallback_level": self.chain.active,
+            "last_frame_age_s": age,
+            "stalled": age is None or age > self.cfg.stall_s,
+            "frames_processed": self.processed,
+            "end_to_end_ms_p50_p99": lat,
+            "transitions": self.chain.transitions[-10:],
+            "source_reconnects": self.source.reconnects,
+            "source_ended": self.source.ended,
+        }
+
+
+class Agent:
+    def __init__(self, cfg: AgentConfig, base: Path) -> None:
+        self.cfg, self.base = cfg, base
+        self.metrics = Metrics()
+        self.stopping = threading.Event()
+        ob = cfg.outbox
+        self.outbox = Outbox(base / ob.path, ob.max_events, ob.overflow)
+        self.sinks: list[Sink] = []
+        if cfg.mqtt:
+            q = cfg.mqtt
+            self.sinks.append(MqttSink(q.host, q.port, q.topic, f"{q.client_id}-{cfg.site}"))
+        if cfg.webhook:
+            self.sinks.append(WebhookSink(cfg.webhook.url, cfg.webhook.timeout_s))
+        self.cameras = [CameraRunner(c, base, self) for c in cfg.cameras]
+        self.threads: list[threading.Thread] = []
+        self.started = time.time()
+
+    def emit(self, event: Event) -> None:
+        self.metrics.events.labels(event.camera, event.kind).inc()
+        self.outbox.put(event)  # written before it is sent
+
+    def dispatcher(self) -> None:
+        ob = self.cfg.outbox
+        while not self.stopping.is_set():
+            due = self.outbox.due()
+            if not due or not self.sinks:
+                self._gauges()
+                self.stopping.wait(0.2)
+                continue
+            for seq, body in due:
+                ok = all(s.send(body) for s in self.sinks)
+                if ok:
+                    self.outbox.ack(seq)  # deleted only after every sink acknowledged
+                    for s in self.sinks:
+                        self.metrics.delivered.labels(s.name).inc()
+                else:
+                    self.outbox.retry_later(seq, ob.retry_initial_s, ob.retry_max_s)
+                    for s in self.sinks:
+                        self.metrics.sink_errors.labels(s.name).inc()
+                    break  # keep order: retry the oldest first
+            self._gauges()
+
+    def _gauges(self) -> None:
+        self.metrics.outbox_depth.set(self.outbox.depth())
+        self.metrics.outbox_age.set(self.outbox.oldest_age_s())
+        self.metrics.outbox_dropped.set(self.outbox.dropped)
+        for c in self.cameras:
+            if c.last_frame:
+                self.metrics.last_frame.labels(c.cfg.id).set(time.time() - c.last_frame)
+
+    def heartbeat(self) -> None:
+        while not self.stopping.wait(self.cfg.heartbeat_s):
+            self.emit(Event("agent", "heartbeat", None, note=f"ready={self.ready()}"))
+
+    def ready(self) -> bool:
+        """A backend is loaded and every camera produced a frame within its stall window."""
+        return all(not c.chain.degraded and not c.status()["stalled"] for c in self.cameras)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "site": self.cfg.site,
+            "ready": self.ready(),
+            "uptime_s": time.time() - self.started,
+            "cameras": [c.status() for c in self.cameras],
+            "outbox": {
+                "depth": self.outbox.depth(),
+                "oldest_age_s": self.outbox.oldest_age_s(),
+                "overflow_dropped": self.outbox.dropped,
+            },
+            "sinks": [s.name for s in self.sinks],
+        }
+
+    def start(self) -> None:
+        for c in self.cameras:
+            for fn in (c.reader, c.worker):
+                self.threads.append(
+                    threading.Thread(target=fn, daemon=True, name=f"{c.cfg.id}-{fn.__name__}")
+                )
+        self.threads.append(
+            threading.Thread(target=self.dispatcher, daemon=True, name="dispatcher")
+        )
+        self.threads.append(threading.Thread(target=self.heartbeat, daemon=True, name="heartbeat"))
+        for t in self.threads:
+            t.start()
+
+    def stop(self, drain_s: float = 2.0) -> None:
+        end = time.time() + drain_s
+        while self.outbox.depth() and time.time() < end and self.sinks:
+            time.sleep(0.1)
+        self.stopping.set()
+        for t in self.threads:
+            t.join(timeout=3)
+        for s in self.sinks:
+            s.close()
+        for c in self.cameras:
+            c.source.close()
+        self.outbox.close()

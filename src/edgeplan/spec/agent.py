@@ -1,0 +1,90 @@
+"""Agent config (`edgeplan agent run CONFIG`): validated like fleet.yaml."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_S = ConfigDict(extra="forbid", frozen=True)
+
+
+class Motion(BaseModel):
+    model_config = _S
+    enabled: bool = Field(True, description="Skip inference on frames without motion.")
+    min_area_px: int = Field(400, ge=0, description="Smallest moving blob that counts, pixels.")
+    history: int = Field(200, gt=0, description="Background model history, frames.")
+    warmup_frames: int = Field(5, ge=0, description="Frames treated as motion while it learns.")
+
+
+class CameraConfig(BaseModel):
+    model_config = _S
+    id: str
+    source: str = Field(description="Video file path, rtsp:// URL or V4L2 device (/dev/videoN).")
+    loop: bool = Field(False, description="Restart a file source at its end (tests, demos).")
+    fps_cap: float = Field(10.0, gt=0, description="Frames per second taken from the source.")
+    model: str = Field(description="Model file for the edge tier.")
+    model_version: str = Field("1", description="Reported with every event.")
+    card: str | None = Field(None, description="Model card YAML (default: beside / built-in).")
+    backends: list[str] = Field(
+        default_factory=lambda: ["onnxruntime"],
+        description="Fallback chain, best first; entries 'name' or 'name:device' (e.g. "
+        "onnxruntime:cuda).",
+    )
+    threads: int | None = Field(None, ge=1)
+    score_threshold: float | None = Field(None, ge=0, le=1, description="Override the card's.")
+    queue_size: int = Field(2, ge=1, description="Frames buffered; the oldest is dropped.")
+    motion: Motion = Field(default_factory=Motion)
+    stall_s: float = Field(5.0, gt=0, description="No frame for this long = stalled.")
+
+
+class MqttSink(BaseModel):
+    model_config = _S
+    host: str = "127.0.0.1"
+    port: int = Field(1883, gt=0, lt=65536)
+    topic: str = Field("edgeplan/events", description="Events go to <topic>/<camera>.")
+    qos: Literal[1] = Field(1, description="QoS 1: delivered at least once.")
+    client_id: str = "edgeplan-agent"
+
+
+class WebhookSink(BaseModel):
+    model_config = _S
+    url: str
+    timeout_s: float = Field(5.0, gt=0)
+
+
+class Outbox(BaseModel):
+    model_config = _S
+    path: str = Field("outbox.sqlite", description="SQLite file (relative to the config).")
+    max_events: int = Field(100_000, gt=0, description="Bound on undelivered events.")
+    overflow: Literal["drop-oldest", "drop-newest"] = Field(
+        "drop-oldest", description="What happens at the bound; every drop is counted."
+    )
+    retry_initial_s: float = Field(0.5, gt=0)
+    retry_max_s: float = Field(30.0, gt=0)
+
+
+class Slo(BaseModel):
+    model_config = _S
+    latency_ms_p99: float = Field(500.0, gt=0, description="Infer p99 above this steps down.")
+    window: int = Field(50, ge=5, description="Inferences in the rolling window.")
+    max_consecutive_errors: int = Field(3, ge=1)
+    recover_after_s: float = Field(30.0, gt=0, description="Try the better backend again after.")
+
+
+class Api(BaseModel):
+    model_config = _S
+    host: str = Field("127.0.0.1", description="Bind address; loopback unless configured.")
+    port: int = Field(8080, ge=0, lt=65536, description="0 picks a free port.")
+
+
+class AgentConfig(BaseModel):
+    """One agent per edge device."""
+
+    model_config = _S
+    site: str = "site"
+    cameras: list[CameraConfig] = Field(min_length=1)
+    mqtt: MqttSink | None = None
+    webhook: WebhookSink | None = None
+    outbox: Outbox = Field(default_factory=Outbox)
+    slo: Slo = Field(default_factory=Slo)
+    api: Api = Field(default_factory=Api)
+    heartbeat_s: float = Field(10.0, gt=0, description="A heartbeat event this often.")
