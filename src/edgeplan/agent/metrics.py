@@ -68,6 +68,12 @@ class Metrics:
         self.sink_errors = Counter(
             "edgeplan_sink_errors_total", "Failed deliveries (retried)", ["sink"], registry=r
         )
+        self.escalations = Counter(
+            "edgeplan_escalations_total",
+            "Escalations to the cloud tier, by result",
+            ["camera", "result"],
+            registry=r,
+        )
         self.last_frame = Gauge(
             "edgeplan_last_frame_age_seconds",
             "Seconds since the camera's last frame",

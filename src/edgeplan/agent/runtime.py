@@ -47,6 +47,11 @@ class CameraRunner:
             s.recover_after_s,
             s.window,
         )
+        self.escalator = None
+        if cfg.escalation is not None:
+            from edgeplan.agent.escalate import Escalator
+
+            self.escalator = Escalator(cfg.escalation, self._escalated)
         self.last_frame = 0.0
         self.frames = 0
         self.processed = 0
@@ -127,15 +132,33 @@ class CameraRunner:
             for d in dets:
                 if labels and 0 <= d.get("label", -1) < len(labels):
                     d["name"] = labels[d["label"]]
+            event = Event(
+                cid,
+                "detection",
+                ver,
+                detections=dets,
+                backend=self.chain.label(),
+                latency_ms=round(total, 3),
+                frame_index=idx,
+            )
+            if self.escalator is not None and self.escalator.uncertain(dets):
+                event.note = "escalated to the cloud tier"
+                self.escalator.submit(frame, {"edge_event_id": event.event_id, "frame_index": idx})
+            self.agent.emit(event)
+
+    def _escalated(self, outcome: str, dets: list | None, context: dict) -> None:
+        """Called when an escalation ends: count it; a refined answer becomes its own event."""
+        self.m.escalations.labels(self.cfg.id, outcome).inc()
+        if outcome == "refined" and dets is not None:
             self.agent.emit(
                 Event(
-                    cid,
-                    "detection",
-                    ver,
+                    self.cfg.id,
+                    "refined",
+                    f"{self.cfg.model_version}+cloud",
                     detections=dets,
-                    backend=self.chain.label(),
-                    latency_ms=round(total, 3),
-                    frame_index=idx,
+                    backend="cloud",
+                    frame_index=context["frame_index"],
+                    note=f"refines {context['edge_event_id']}",
                 )
             )
 
@@ -154,6 +177,7 @@ class CameraRunner:
             "transitions": self.chain.transitions[-10:],
             "source_reconnects": self.source.reconnects,
             "source_ended": self.source.ended,
+            "escalations": dict(self.escalator.counts) if self.escalator else None,
         }
 
 
@@ -253,4 +277,6 @@ class Agent:
             s.close()
         for c in self.cameras:
             c.source.close()
+            if c.escalator is not None:
+                c.escalator.close()
         self.outbox.close()

@@ -10,6 +10,7 @@ from rich.console import Console
 from edgeplan.cli import (
     agent_cmd,
     characterise_cmd,
+    cloud_cmd,
     evaluate_cmd,
     optimise_cmd,
     plan_cmd,
@@ -33,6 +34,7 @@ app_typer.command("plan")(plan_cmd.plan)
 app_typer.command("optimise")(optimise_cmd.optimise)
 app_typer.add_typer(records_cmd.app, name="records")
 app_typer.add_typer(agent_cmd.app, name="agent")
+app_typer.add_typer(cloud_cmd.app, name="cloud")
 err = Console(stderr=True)
 
 

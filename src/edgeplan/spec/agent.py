@@ -15,6 +15,23 @@ class Motion(BaseModel):
     warmup_frames: int = Field(5, ge=0, description="Frames treated as motion while it learns.")
 
 
+class Escalation(BaseModel):
+    """Hybrid: frames whose detections score inside the uncertainty band go to the cloud tier."""
+
+    model_config = _S
+    url: str = Field(description="Cloud tier base URL (Open Inference Protocol, KServe v2 REST).")
+    model: str = Field("edgeplan", description="Model name on the cloud tier.")
+    band: tuple[float, float] = Field(
+        (0.3, 0.6), description="Escalate when a score is in [lo, hi)."
+    )
+    timeout_s: float = Field(2.0, gt=0)
+    max_per_minute: int = Field(60, ge=0, description="Budget: escalations per minute.")
+    max_uplink_kbps: float = Field(2000.0, gt=0, description="Budget: average uplink, kbit/s.")
+    max_usd_per_day: float = Field(10.0, ge=0, description="Budget: spend per day.")
+    usd_per_escalation: float = Field(0.0015, ge=0, description="Price of one escalation, $.")
+    jpeg_quality: int = Field(85, ge=10, le=100)
+
+
 class CameraConfig(BaseModel):
     model_config = _S
     id: str
@@ -33,6 +50,7 @@ class CameraConfig(BaseModel):
     score_threshold: float | None = Field(None, ge=0, le=1, description="Override the card's.")
     queue_size: int = Field(2, ge=1, description="Frames buffered; the oldest is dropped.")
     motion: Motion = Field(default_factory=Motion)
+    escalation: Escalation | None = Field(None, description="Hybrid pattern: the cloud tier.")
     stall_s: float = Field(5.0, gt=0, description="No frame for this long = stalled.")
 
 
