@@ -217,3 +217,38 @@ def test_broker_outage_and_agent_restart_lose_nothing(
     assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0  # acked, then deleted
     db.close()
     shutil.rmtree(tmp_path / "unused", ignore_errors=True)
+
+
+def test_export_records_from_a_running_agent(
+    testdata: Path, tmp_path: Path, broker: Broker
+) -> None:
+    agent = Agent(config(tmp_path, testdata, broker.port), tmp_path)
+    api = ApiServer(agent, "127.0.0.1", 0)
+    agent.start()
+    api.start()
+    time.sleep(4)
+    out = tmp_path / "prod.json"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from edgeplan.cli.main import app; app()",
+            "agent",
+            "export-records",
+            "--url",
+            f"http://127.0.0.1:{api.port}",
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    agent.stop()
+    api.stop()
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(out.read_text())[0]
+    assert rec["provenance"]["source"] == "measured-in-production" and rec["camera"] == "people"
+    assert rec["frames_processed"] > 5 and rec["latency_ms_p99"] >= rec["latency_ms_p50"] > 0

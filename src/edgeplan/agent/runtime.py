@@ -167,6 +167,8 @@ class CameraRunner:
         lat = np.percentile(self.lat_ms, [50, 99]).tolist() if self.lat_ms else None
         return {
             "camera": self.cfg.id,
+            "model": str(self.chain.model_path),
+            "model_version": self.cfg.model_version,
             "backend": self.chain.label(),
             "degraded": self.chain.degraded,
             "fallback_level": self.chain.active,

@@ -41,3 +41,64 @@ def run(
     console.print("stopping: draining the outbox")
     agent.stop()
     api.stop()
+
+
+@app.command("export-records")
+def export_records(
+    url: str = typer.Option("http://127.0.0.1:8080", help="A running agent's API."),
+    store: Path | None = typer.Option(None, help="Records store (default ~/.cache/edgeplan)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the records as JSON."),
+) -> None:
+    """Write what a running agent observed (end-to-end latency, throughput, fallbacks,
+    escalations) as records with `source: measured-in-production`, for `edgeplan plan`."""
+    import hashlib
+    import json
+
+    import httpx
+
+    from edgeplan.errors import DataError
+    from edgeplan.records.accuracy import ProductionRecord
+    from edgeplan.records.provenance import Provenance, host_fingerprint
+    from edgeplan.records.store import RecordStore
+
+    try:
+        status = httpx.get(f"{url.rstrip('/')}/status", timeout=5).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DataError(f"cannot read {url}/status: {exc}") from exc
+    records = []
+    for cam in status["cameras"]:
+        lat = cam.get("end_to_end_ms_p50_p99") or [None, None]
+        prov = Provenance(
+            source="measured-in-production",
+            host=host_fingerprint(),
+            backend=cam["backend"],
+            model_path=cam["model"],
+            harness={"agent": url, "model_version": cam["model_version"]},
+        )
+        key = hashlib.sha256(
+            f"{status['site']}{cam['camera']}{prov.timestamp_utc}".encode()
+        ).hexdigest()
+        records.append(
+            ProductionRecord(
+                record_id=key[:16],
+                cache_key=key,
+                model_path=cam["model"],
+                backend=cam["backend"],
+                site=status["site"],
+                camera=cam["camera"],
+                latency_ms_p50=lat[0],
+                latency_ms_p99=lat[1],
+                throughput_fps=cam["frames_processed"] / max(status["uptime_s"], 1e-9),
+                frames_processed=cam["frames_processed"],
+                uptime_s=status["uptime_s"],
+                fallback_transitions=len(cam["transitions"]),
+                escalations=cam.get("escalations"),
+                provenance=prov,
+            )
+        )
+    with RecordStore(store) as st:
+        for r in records:
+            st.put(r)
+        console.print(f"wrote {len(records)} production record(s) to {st.path}")
+    if json_out:
+        json_out.write_text(json.dumps([r.model_dump(mode="json") for r in records], indent=2))

@@ -90,3 +90,26 @@ class CascadeRecord(BaseModel):
     dataset_sha256: str
     samples: int
     provenance: Provenance
+
+
+class ProductionRecord(BaseModel):
+    """What an agent observed in production, per camera: fed back to `edgeplan plan`."""
+
+    model_config = _FROZEN
+
+    kind: Literal["production"] = "production"
+    record_id: str
+    cache_key: str
+    model_sha256: str = ""
+    model_path: str
+    backend: str
+    site: str
+    camera: str
+    latency_ms_p50: float | None = Field(description="End to end, decode to events.")
+    latency_ms_p99: float | None
+    throughput_fps: float = Field(description="Frames processed per second of uptime.")
+    frames_processed: int
+    uptime_s: float
+    fallback_transitions: int
+    escalations: dict[str, int] | None = None
+    provenance: Provenance

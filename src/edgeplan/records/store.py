@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeplan.errors import StoreError
-from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
+from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord, ProductionRecord
 from edgeplan.records.types import CharacterisationRecord
 
 _SCHEMA = """
@@ -31,8 +31,9 @@ _KINDS: dict[str, type] = {
     "characterisation": CharacterisationRecord,
     "accuracy": AccuracyRecord,
     "cascade": CascadeRecord,
+    "production": ProductionRecord,
 }
-Record = CharacterisationRecord | AccuracyRecord | CascadeRecord
+Record = CharacterisationRecord | AccuracyRecord | CascadeRecord | ProductionRecord
 
 
 def default_store_path() -> Path:
