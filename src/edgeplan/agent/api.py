@@ -1,13 +1,30 @@
 """The agent's HTTP API: /healthz (alive), /readyz (truthful), /status (JSON), /metrics."""
 
+import hmac
+import logging
+import os
 import socket
 import threading
+from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from edgeplan.agent.runtime import Agent
+
+log = logging.getLogger(__name__)
+
+
+def control_token(agent: Agent) -> str | None:
+    """The control API's bearer token (file first, then env); None disables the control API."""
+    u = agent.cfg.updates
+    if u is None:
+        return None
+    if u.token_file:
+        p = agent.base / u.token_file
+        return p.read_text().strip() if p.exists() else None
+    return os.environ.get(u.token_env) or None
 
 
 def make_app(agent: Agent) -> FastAPI:
@@ -26,6 +43,45 @@ def make_app(agent: Agent) -> FastAPI:
     @app.get("/status")
     def status() -> dict:
         return agent.status()
+
+    token = control_token(agent)
+
+    def authorised(request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        ok = token is not None and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        if not ok:  # logged without the token
+            log.warning(
+                "rejected control request %s %s from %s",
+                request.method,
+                request.url.path,
+                request.client.host if request.client else "?",
+            )
+        return ok
+
+    @app.post("/control/update")
+    def update(body: dict, request: Request, response: Response) -> dict:
+        if not authorised(request):
+            response.status_code = 401
+            return {"error": "unauthorised"}
+        bundle = Path(str(body.get("bundle", "")))
+        if not bundle.is_file():
+            response.status_code = 400
+            return {"error": f"no bundle at {bundle}"}
+        return {"result": agent.apply_update(bundle)}
+
+    @app.post("/control/rollback")
+    def rollback(request: Request, response: Response) -> dict:
+        if not authorised(request):
+            response.status_code = 401
+            return {"error": "unauthorised"}
+        return {"result": agent.rollback("manual rollback through the control API")}
+
+    @app.get("/control/updates")
+    def updates(request: Request, response: Response) -> dict:
+        if not authorised(request):
+            response.status_code = 401
+            return {"error": "unauthorised"}
+        return {c["camera"]: c.get("updates") for c in agent.status()["cameras"]}
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -74,6 +74,12 @@ class Metrics:
             ["camera", "result"],
             registry=r,
         )
+        self.updates = Counter(
+            "edgeplan_update_steps_total",
+            "Model update steps by result",
+            ["camera", "step", "result"],
+            registry=r,
+        )
         self.last_frame = Gauge(
             "edgeplan_last_frame_age_seconds",
             "Seconds since the camera's last frame",

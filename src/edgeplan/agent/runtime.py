@@ -2,6 +2,7 @@
 worker thread (motion gate -> fallback chain -> events -> outbox); one dispatcher delivering the
 outbox to the sinks with retries; a heartbeat. Nothing here lets one bad frame stop the agent."""
 
+import json
 import logging
 import threading
 import time
@@ -36,8 +37,18 @@ class CameraRunner:
         self.cond = threading.Condition()
         self.gate = MotionGate(cfg.motion.min_area_px, cfg.motion.history, cfg.motion.warmup_frames)
         s = agent.cfg.slo
+        self.base_model = base / cfg.model
+        self.updates = None
+        model_path, self.version = self.base_model, cfg.model_version
+        if agent.cfg.updates is not None:
+            from edgeplan.updates.manager import UpdateManager
+
+            self.updates = UpdateManager(self, agent, base)
+            active, version = self.updates.active_model()
+            if active is not None:  # the promoted version survives restarts
+                model_path, self.version = active, version or self.version
         self.chain = FallbackChain(
-            base / cfg.model,
+            model_path,
             base / cfg.card if cfg.card else None,
             cfg.backends,
             cfg.threads,
@@ -93,7 +104,7 @@ class CameraRunner:
                 self.m.frames_dropped.labels(self.cfg.id, "processing_error").inc()
 
     def _process(self, frame: np.ndarray, decode_ms: float, idx: int) -> None:
-        cid, ver = self.cfg.id, self.cfg.model_version
+        cid, ver = self.cfg.id, self.version
         t0 = time.perf_counter()
         if self.cfg.motion.enabled:
             moving, area = self.gate.moving(frame)
@@ -104,6 +115,9 @@ class CameraRunner:
             moving, area = True, 0.0
         dets, times = self.chain.infer(frame)
         self.m.fallback_level.labels(cid).set(self.chain.active)
+        if self.updates is not None:
+            self.updates.on_frame(frame, dets)  # trial / watch; may swap self.chain (no gap)
+            self.version = self.updates.state.get("active") or self.cfg.model_version
         if dets is None:
             if self.chain.degraded and time.time() - self.last_degraded_event >= 1.0:
                 self.last_degraded_event = time.time()
@@ -162,13 +176,25 @@ class CameraRunner:
                 )
             )
 
+    def _update_status(self) -> dict[str, Any] | None:
+        if self.updates is None:
+            return None
+        st = self.updates.state
+        return {
+            "active": st.get("active"),
+            "previous": st.get("previous"),
+            "trial": self.updates.trial.version if self.updates.trial else None,
+            "history": st.get("history", [])[-5:],
+        }
+
     def status(self) -> dict[str, Any]:
         age = time.time() - self.last_frame if self.last_frame else None
         lat = np.percentile(self.lat_ms, [50, 99]).tolist() if self.lat_ms else None
         return {
             "camera": self.cfg.id,
             "model": str(self.chain.model_path),
-            "model_version": self.cfg.model_version,
+            "model_version": self.version,
+            "updates": self._update_status(),
             "backend": self.chain.label(),
             "degraded": self.chain.degraded,
             "fallback_level": self.chain.active,
@@ -237,6 +263,23 @@ class Agent:
         while not self.stopping.wait(self.cfg.heartbeat_s):
             self.emit(Event("agent", "heartbeat", None, note=f"ready={self.ready()}"))
 
+    def watch_bundles(self) -> None:
+        """Apply bundles dropped into the watched directory (each once)."""
+        assert self.cfg.updates is not None and self.cfg.updates.watch_dir
+        folder = self.base / self.cfg.updates.watch_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        while not self.stopping.wait(1.0):
+            for b in sorted(folder.glob("*.tar")):
+                done = b.with_suffix(".applied")
+                if not done.exists():
+                    done.write_text(json.dumps(self.apply_update(b)))
+
+    def apply_update(self, bundle: Path) -> dict[str, str]:
+        return {c.cfg.id: c.updates.submit(bundle) for c in self.cameras if c.updates}
+
+    def rollback(self, reason: str) -> dict[str, str]:
+        return {c.cfg.id: c.updates.rollback(reason) for c in self.cameras if c.updates}
+
     def ready(self) -> bool:
         """A backend is loaded and every camera produced a frame within its stall window."""
         return all(not c.chain.degraded and not c.status()["stalled"] for c in self.cameras)
@@ -265,6 +308,10 @@ class Agent:
             threading.Thread(target=self.dispatcher, daemon=True, name="dispatcher")
         )
         self.threads.append(threading.Thread(target=self.heartbeat, daemon=True, name="heartbeat"))
+        if self.cfg.updates and self.cfg.updates.watch_dir:
+            self.threads.append(
+                threading.Thread(target=self.watch_bundles, daemon=True, name="watch")
+            )
         for t in self.threads:
             t.start()
 

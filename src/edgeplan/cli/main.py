@@ -9,6 +9,7 @@ from rich.console import Console
 
 from edgeplan.cli import (
     agent_cmd,
+    bundle_cmd,
     characterise_cmd,
     cloud_cmd,
     evaluate_cmd,
@@ -35,6 +36,8 @@ app_typer.command("optimise")(optimise_cmd.optimise)
 app_typer.add_typer(records_cmd.app, name="records")
 app_typer.add_typer(agent_cmd.app, name="agent")
 app_typer.add_typer(cloud_cmd.app, name="cloud")
+app_typer.add_typer(bundle_cmd.app, name="bundle")
+app_typer.add_typer(bundle_cmd.keys_app, name="keys")
 err = Console(stderr=True)
 
 

@@ -135,13 +135,17 @@ class Int8Static:
         ]
         out = out_dir / "model.onnx"
         quantize_static(
-            str(src), str(out), _Reader(calibration), quant_format=QuantFormat.QDQ,
-            per_channel=self.per_channel, nodes_to_exclude=nodes,
+            str(src),
+            str(out),
+            _Reader(calibration),
+            quant_format=QuantFormat.QDQ,
+            per_channel=self.per_channel,
+            nodes_to_exclude=nodes,
             activation_type=QuantType.QUInt8 if self.activation == "uint8" else QuantType.QInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=getattr(CalibrationMethod, self.method),
             extra_options={"CalibMovingAverage": False} if self.method == "MinMax" else {},
-        )  # fmt: skip
+        )
         return PassResult(out, "onnx", tuple(notes))
 
 

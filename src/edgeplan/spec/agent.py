@@ -94,6 +94,21 @@ class Api(BaseModel):
     port: int = Field(8080, ge=0, lt=65536, description="0 picks a free port.")
 
 
+class Updates(BaseModel):
+    """Signed model updates with a trial on live frames and automatic rollback."""
+
+    model_config = _S
+    pubkey: str = Field(description="Ed25519 public key that bundles must be signed with.")
+    state_dir: str = Field("updates", description="Versions and state.json (relative to config).")
+    watch_dir: str | None = Field(None, description="New bundles dropped here are applied.")
+    trial_frames: int = Field(20, ge=1, description="Live frames the candidate runs beside.")
+    min_agreement: float = Field(0.6, ge=0, le=1, description="Box-F1 agreement with the current.")
+    max_detection_rate_change: float = Field(0.5, ge=0, description="Relative change allowed.")
+    watch_frames: int = Field(30, ge=1, description="Frames watched after promotion.")
+    token_env: str = Field("EDGEPLAN_AGENT_TOKEN", description="Env var holding the bearer token.")
+    token_file: str | None = Field(None, description="File holding the bearer token.")
+
+
 class AgentConfig(BaseModel):
     """One agent per edge device."""
 
@@ -106,3 +121,4 @@ class AgentConfig(BaseModel):
     slo: Slo = Field(default_factory=Slo)
     api: Api = Field(default_factory=Api)
     heartbeat_s: float = Field(10.0, gt=0, description="A heartbeat event this often.")
+    updates: Updates | None = None

@@ -1,0 +1,1 @@
+"""Model updates that cannot break a site: signed bundles, staged trial, atomic swap, rollback."""

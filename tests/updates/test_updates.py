@@ -1,0 +1,292 @@
+"""Model updates with real models and files: signed bundles, trial, promotion, rollback, auth."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import httpx
+import onnx
+import pytest
+import yaml
+from onnx import numpy_helper
+
+from edgeplan.agent.api import ApiServer
+from edgeplan.agent.runtime import Agent
+from edgeplan.spec.agent import AgentConfig
+from edgeplan.updates import bundle as b
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[Path, Path]:
+    return b.generate_keys(tmp_path / "keys")
+
+
+def signed(tmp: Path, keys: tuple[Path, Path], model: Path, version: str) -> Path:
+    out = b.create(model, version, tmp / f"v{version}.tar")
+    b.sign(out, keys[0])
+    return out
+
+
+def cfg(
+    tmp: Path, testdata: Path, keys: tuple[Path, Path], slo_ms: float = 10_000, **upd: object
+) -> AgentConfig:
+    (tmp / "token").write_text(TOKEN)
+    return AgentConfig.model_validate(
+        {
+            "cameras": [
+                {
+                    "id": "cam",
+                    "source": str(testdata / "videos/one-by-one-person-detection.mp4"),
+                    "loop": True,
+                    "fps_cap": 12,
+                    "model": str(testdata / "models/fastestdet/FastestDet.onnx"),
+                    "model_version": "1",
+                    "threads": 1,
+                    "motion": {"enabled": False},
+                }
+            ],
+            "outbox": {"path": str(tmp / "outbox.sqlite")},
+            "heartbeat_s": 60,
+            "api": {"port": 0},
+            "slo": {"latency_ms_p99": slo_ms, "window": 50, "recover_after_s": 600},
+            "updates": {
+                "pubkey": str(keys[1]),
+                "state_dir": str(tmp / "state"),
+                "trial_frames": 10,
+                "watch_frames": 10,
+                "token_file": "token",
+                **upd,
+            },
+        }
+    )
+
+
+def run_with(config: AgentConfig, tmp: Path, bundle: Path | None, seconds: float) -> Agent:
+    agent = Agent(config, tmp)
+    agent.start()
+    time.sleep(1.0)
+    if bundle is not None:
+        agent.apply_update(bundle)
+    time.sleep(seconds)
+    agent.stop(drain_s=0)
+    return agent
+
+
+def history(agent: Agent) -> list[dict]:
+    return agent.cameras[0].updates.state["history"]  # type: ignore[union-attr]
+
+
+def test_bundle_roundtrip_and_cli(
+    tmp_path: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    bun = signed(tmp_path, keys, fastestdet, "2")
+    m = b.verify(bun, keys[1])
+    assert m["version"] == "2" and "FastestDet.onnx" in m["files"]
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from edgeplan.cli.main import app; app()",
+            "bundle",
+            "verify",
+            str(bun),
+            "--pubkey",
+            str(keys[1]),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and "signature valid" in r.stdout
+    assert "pub" in keys[1].name
+
+
+def test_bad_signature_hash_mismatch_and_traversal_are_refused(
+    tmp_path: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    other = b.generate_keys(tmp_path / "other")
+    forged = b.create(fastestdet, "2", tmp_path / "forged.tar")
+    b.sign(forged, other[0])
+    with pytest.raises(b.BundleError, match="bad signature"):
+        b.verify(forged, keys[1])
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from edgeplan.cli.main import app; app()",
+            "bundle",
+            "verify",
+            str(forged),
+            "--pubkey",
+            str(keys[1]),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode != 0 and "bad signature" in r.stderr
+    # tamper with the model after signing: same manifest and signature, other bytes
+    good = signed(tmp_path, keys, fastestdet, "3")
+    with tarfile.open(good) as t:
+        members = {m.name: t.extractfile(m).read() for m in t.getmembers()}  # type: ignore[union-attr]
+    members["FastestDet.onnx"] = members["FastestDet.onnx"][:-10] + b"0" * 10
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(tampered, "w") as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    with pytest.raises(b.BundleError, match="hash mismatch"):
+        b.verify(tampered, keys[1])
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as t:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 3
+        t.addfile(info, io.BytesIO(b"bad"))
+    with pytest.raises(b.BundleError, match="path traversal"):
+        b.verify(evil, keys[1])
+
+
+def test_good_update_is_promoted_without_a_gap(
+    tmp_path: Path, testdata: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    agent = run_with(
+        cfg(tmp_path, testdata, keys), tmp_path, signed(tmp_path, keys, fastestdet, "2"), 5
+    )
+    steps = [(h["step"], h["ok"]) for h in history(agent)]
+    assert ("verify", True) in steps and ("stage", True) in steps and ("promote", True) in steps
+    cam = agent.cameras[0]
+    assert cam.updates.state["active"] == "2" and cam.updates.state["previous"] is None  # type: ignore[union-attr]
+    assert cam.version == "2"
+    dropped = agent.metrics.frames_dropped.labels("cam", "queue_full")._value.get()
+    errors = agent.metrics.frames_dropped.labels("cam", "inference_error")._value.get()
+    assert dropped == 0 and errors == 0  # no frame went unprocessed around the swap
+    state = json.loads((tmp_path / "state/cam/state.json").read_text())
+    assert state["active"] == "2"  # durable: survives a restart
+
+
+def _zeroed(src: Path, dst: Path) -> Path:
+    m = onnx.load(str(src))
+    conv_weights = {n.input[1] for n in m.graph.node if n.op_type == "Conv"}
+    for init in m.graph.initializer:
+        if init.name in conv_weights:  # the learned filters, not shapes or scales
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 0, init.name))
+    onnx.save(m, str(dst))
+    return dst
+
+
+@pytest.mark.parametrize("case", ["truncated", "input_shape", "slower_than_slo", "collapsed"])
+def test_bad_updates_are_refused_with_the_reason(
+    case: str, tmp_path: Path, testdata: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    slo = 10_000.0
+    if case == "truncated":
+        model = tmp_path / "FastestDet.onnx"
+        model.write_bytes(fastestdet.read_bytes()[:5000])
+        expect = ("stage", "cannot load")
+    elif case == "input_shape":
+        model = testdata / "models/yunet/yunet_n_320_320.onnx"
+        expect = ("stage", "input shape")
+    elif case == "slower_than_slo":
+        model, slo = fastestdet, 0.5  # the current model keeps running (single level)
+        expect = ("trial", "above the SLO")
+    else:
+        model = _zeroed(fastestdet, tmp_path / "FastestDet.onnx")
+        expect = ("trial", "agreement")
+    agent = run_with(
+        cfg(tmp_path, testdata, keys, slo_ms=slo), tmp_path, signed(tmp_path, keys, model, "2"), 4
+    )
+    refused = [h for h in history(agent) if not h["ok"]]
+    assert refused and refused[0]["step"] == expect[0] and expect[1] in refused[0]["note"]
+    assert agent.cameras[0].updates.state["active"] is None  # type: ignore[union-attr]
+    assert agent.cameras[0].version == "1"
+
+
+def test_control_api_needs_the_token(
+    tmp_path: Path, testdata: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    agent = Agent(cfg(tmp_path, testdata, keys), tmp_path)
+    api = ApiServer(agent, "127.0.0.1", 0)
+    agent.start()
+    api.start()
+    url = f"http://127.0.0.1:{api.port}/control"
+    bun = signed(tmp_path, keys, fastestdet, "2")
+    try:
+        for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": TOKEN}):
+            r = httpx.post(f"{url}/update", json={"bundle": str(bun)}, headers=headers)
+            assert r.status_code == 401
+            assert httpx.post(f"{url}/rollback", headers=headers).status_code == 401
+        assert agent.cameras[0].updates.trial is None  # type: ignore[union-attr]
+        assert agent.cameras[0].updates.state["active"] is None  # type: ignore[union-attr]
+        ok = httpx.post(
+            f"{url}/update", json={"bundle": str(bun)}, headers={"authorization": f"Bearer {TOKEN}"}
+        )
+        assert ok.status_code == 200 and ok.json()["result"]["cam"].startswith("trial")
+        assert (
+            httpx.get(f"{url}/updates", headers={"authorization": f"Bearer {TOKEN}"}).status_code
+            == 200
+        )
+        assert (
+            httpx.get(f"http://127.0.0.1:{api.port}/metrics").status_code == 200
+        )  # read-only, open
+    finally:
+        agent.stop(drain_s=0)
+        api.stop()
+
+
+def test_manual_rollback_returns_to_the_previous_version(
+    tmp_path: Path, testdata: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    agent = Agent(cfg(tmp_path, testdata, keys), tmp_path)
+    agent.start()
+    time.sleep(1)
+    agent.apply_update(signed(tmp_path, keys, fastestdet, "2"))
+    time.sleep(4)
+    assert agent.cameras[0].updates.state["active"] == "2"  # type: ignore[union-attr]
+    agent.rollback("operator asked")
+    time.sleep(1)
+    agent.stop(drain_s=0)
+    st = agent.cameras[0].updates.state  # type: ignore[union-attr]
+    assert (
+        st["active"] is None and st["previous"] == "2" and history(agent)[-1]["step"] == "rollback"
+    )
+
+
+@pytest.mark.parametrize("kill_after_s", [0.3, 1.0, 2.5])
+def test_kill_9_leaves_a_consistent_version(
+    kill_after_s: float, tmp_path: Path, testdata: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    config = cfg(tmp_path, testdata, keys, watch_dir=str(tmp_path / "inbox"))
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    (tmp_path / "inbox").mkdir()
+    cmd = [
+        sys.executable,
+        "-c",
+        "from edgeplan.cli.main import app; app()",
+        "agent",
+        "run",
+        str(path),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4)  # running
+    signed(tmp_path / "inbox", keys, fastestdet, "2")
+    time.sleep(kill_after_s)
+    os.kill(proc.pid, signal.SIGKILL)  # during verify / trial / promotion
+    proc.wait()
+    state_file = tmp_path / "state/cam/state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {"active": None}
+    assert state["active"] in (None, "2")  # never a mix: the old version, or the new one promoted
+    if state["active"] == "2":
+        assert (tmp_path / "state/cam/versions/2/FastestDet.onnx").exists()
+    # restart: it comes back on exactly that version
+    agent = Agent(AgentConfig.model_validate(yaml.safe_load(path.read_text())), tmp_path)
+    assert agent.cameras[0].version == (state["active"] or "1")
+    assert not agent.cameras[0].chain.degraded
+    agent.outbox.close()
