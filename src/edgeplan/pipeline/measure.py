@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgeplan.backends import BackendOptions, available_backends, get_backend
 from edgeplan.bench.characterise import CharacteriseConfig, cache_key, characterise
@@ -26,6 +27,38 @@ class CacheStats:
     measured_s: float = 0.0
     saved_s: float = 0.0
     lines: list[str] = field(default_factory=list)
+
+
+def cached_or_measure(
+    store: RecordStore,
+    key: str,
+    kind: type,
+    stats: CacheStats,
+    what: str,
+    measure: Callable[[], Any],
+    progress: Progress,
+) -> Any:
+    """The stored record with this cache key, or a fresh measurement stored with its wall time
+    (so a later reuse can say how much time it saved)."""
+    rec = store.find_cached(key)
+    if isinstance(rec, kind):
+        saved = float(rec.provenance.harness.get("wall_s", 0.0))
+        stats.reused += 1
+        stats.saved_s += saved
+        stats.lines.append(f"reused {what} (record {rec.record_id}, saved {saved:.0f} s)")
+        return rec
+    progress(f"measuring {what}")
+    t0 = time.perf_counter()
+    rec = measure()
+    wall = time.perf_counter() - t0
+    harness = {**rec.provenance.harness, "wall_s": wall}
+    rec = rec.model_copy(
+        update={"provenance": rec.provenance.model_copy(update={"harness": harness})}
+    )
+    store.put(rec)
+    stats.measured += 1
+    stats.measured_s += wall
+    return rec
 
 
 def _backends_for(path: Path) -> list[str]:
@@ -60,31 +93,19 @@ def host_records(
             profile_runs=5 if quick else 20,
         )
         key = cache_key(model.sha256, backend, cfg.options, cfg)
-        rec = store.find_cached(key)
-        if isinstance(rec, CharacterisationRecord):
-            saved = float(rec.provenance.harness.get("wall_s", 0.0))
-            stats.reused += 1
-            stats.saved_s += saved
-            stats.lines.append(
-                f"reused {path.name} on {backend} (record {rec.record_id}, saved {saved:.0f} s)"
+        out.append(
+            cached_or_measure(
+                store,
+                key,
+                CharacterisationRecord,
+                stats,
+                f"{path.name} on {backend}",
+                lambda cfg=cfg, b=backend: characterise(
+                    cfg, lambda m, n=path.name, b=b: progress(f"{n} on {b}: {m}")
+                ),
+                progress,
             )
-            out.append(rec)
-            continue
-        progress(f"characterising {path.name} on {backend}")
-        t0 = time.perf_counter()
-        rec = characterise(cfg, lambda m, n=path.name, b=backend: progress(f"{n} on {b}: {m}"))
-        wall = time.perf_counter() - t0
-        rec = rec.model_copy(
-            update={
-                "provenance": rec.provenance.model_copy(
-                    update={"harness": {**rec.provenance.harness, "wall_s": wall}}
-                )
-            }
         )
-        store.put(rec)
-        stats.measured += 1
-        stats.measured_s += wall
-        out.append(rec)
     return out
 
 
@@ -110,26 +131,13 @@ def accuracy(
         ds.sha256(),
         open_model(reference).sha256 if reference else None,
     )
-    rec = store.find_cached(key)
-    if isinstance(rec, AccuracyRecord):
-        saved = float(rec.provenance.harness.get("wall_s", 0.0))
-        stats.reused += 1
-        stats.saved_s += saved
-        stats.lines.append(f"reused accuracy of {path.name} on {data.name} (saved {saved:.0f} s)")
-        return rec
-    progress(f"evaluating {path.name} on {data.name}")
-    t0 = time.perf_counter()
     cfg.backend = backend
-    rec = evaluate(cfg)
-    wall = time.perf_counter() - t0
-    rec = rec.model_copy(
-        update={
-            "provenance": rec.provenance.model_copy(
-                update={"harness": {**rec.provenance.harness, "wall_s": wall}}
-            )
-        }
+    return cached_or_measure(
+        store,
+        key,
+        AccuracyRecord,
+        stats,  # type: ignore[return-value]
+        f"accuracy of {path.name} on {data.name}",
+        lambda: evaluate(cfg),
+        progress,
     )
-    store.put(rec)
-    stats.measured += 1
-    stats.measured_s += wall
-    return rec
