@@ -290,3 +290,87 @@ def test_kill_9_leaves_a_consistent_version(
     assert agent.cameras[0].version == (state["active"] or "1")
     assert not agent.cameras[0].chain.degraded
     agent.outbox.close()
+
+
+def test_bundle_url_polled_with_etag_and_tls_control_api(
+    tmp_path: Path, testdata: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    """A real HTTP server offers the bundle with an ETag; the agent downloads it once, trials and
+    promotes it; the control API is served over TLS with a self-signed certificate."""
+    import datetime
+    import ipaddress
+    import ssl
+    import threading
+
+    import uvicorn
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from fastapi import FastAPI, Request, Response
+
+    from tests.agent.conftest import free_port
+
+    bun = signed(tmp_path, keys, fastestdet, "2")
+    hits: list[int] = []
+    app = FastAPI()
+
+    @app.get("/bundle.tar")
+    def bundle(request: Request) -> Response:
+        if request.headers.get("if-none-match") == '"v2"':
+            hits.append(304)
+            return Response(status_code=304)
+        hits.append(200)
+        return Response(bun.read_bytes(), headers={"etag": '"v2"'})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "tls.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "tls.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    config = cfg(tmp_path, testdata, keys, url=f"http://127.0.0.1:{port}/bundle.tar", poll_s=0.5)
+    config = config.model_copy(
+        update={"api": config.api.model_copy(update={"tls_cert": "tls.pem", "tls_key": "tls.key"})}
+    )
+    agent = Agent(config, tmp_path)
+    api = ApiServer(agent, "127.0.0.1", 0)
+    agent.start()
+    api.start()
+    try:
+        time.sleep(6)
+        r = httpx.get(
+            f"https://127.0.0.1:{api.port}/control/updates",
+            verify=ssl.create_default_context(cafile=str(tmp_path / "tls.pem")),
+            headers={"authorization": f"Bearer {TOKEN}"},
+        )
+        assert r.status_code == 200 and r.json()["cam"]["active"] == "2"
+        with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on the TLS port
+            httpx.get(f"http://127.0.0.1:{api.port}/healthz", timeout=2).raise_for_status()
+    finally:
+        agent.stop(drain_s=0)
+        api.stop()
+        server.should_exit = True
+    assert hits[0] == 200 and 304 in hits and hits.count(200) == 1  # downloaded once

@@ -99,7 +99,16 @@ def free_port(host: str) -> int:
 class ApiServer:
     def __init__(self, agent: Agent, host: str, port: int) -> None:
         self.port = port or free_port(host)
-        cfg = uvicorn.Config(make_app(agent), host=host, port=self.port, log_level="warning")
+        tls = agent.cfg.api
+        ssl = (
+            {
+                "ssl_certfile": str(agent.base / tls.tls_cert),
+                "ssl_keyfile": str(agent.base / tls.tls_key),
+            }
+            if tls.tls_cert and tls.tls_key
+            else {}
+        )
+        cfg = uvicorn.Config(make_app(agent), host=host, port=self.port, log_level="warning", **ssl)
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="api")
 

@@ -274,6 +274,37 @@ class Agent:
                 if not done.exists():
                     done.write_text(json.dumps(self.apply_update(b)))
 
+    def poll_url(self) -> None:
+        """Poll the bundle URL with If-None-Match; a new ETag downloads and applies the bundle."""
+        import httpx
+
+        u = self.cfg.updates
+        assert u is not None and u.url
+        etag_file = self.base / u.state_dir / "url.etag"
+        etag_file.parent.mkdir(parents=True, exist_ok=True)
+        etag = etag_file.read_text().strip() if etag_file.exists() else None
+        first = True
+        while first or not self.stopping.wait(u.poll_s):
+            first = False
+            try:
+                r = httpx.get(u.url, headers={"If-None-Match": etag} if etag else {}, timeout=30)
+            except httpx.HTTPError as exc:
+                log.warning("update URL %s: %s", u.url, exc)
+                continue
+            if r.status_code == 304 or r.status_code != 200:
+                continue
+            target = self.base / u.state_dir / "downloaded.tar"
+            target.write_bytes(r.content)
+            log.info(
+                "update URL %s: new bundle (ETag %s): %s",
+                u.url,
+                r.headers.get("etag"),
+                self.apply_update(target),
+            )
+            etag = r.headers.get("etag")
+            if etag:
+                etag_file.write_text(etag)
+
     def apply_update(self, bundle: Path) -> dict[str, str]:
         return {c.cfg.id: c.updates.submit(bundle) for c in self.cameras if c.updates}
 
@@ -308,6 +339,8 @@ class Agent:
             threading.Thread(target=self.dispatcher, daemon=True, name="dispatcher")
         )
         self.threads.append(threading.Thread(target=self.heartbeat, daemon=True, name="heartbeat"))
+        if self.cfg.updates and self.cfg.updates.url:
+            self.threads.append(threading.Thread(target=self.poll_url, daemon=True, name="poll"))
         if self.cfg.updates and self.cfg.updates.watch_dir:
             self.threads.append(
                 threading.Thread(target=self.watch_bundles, daemon=True, name="watch")

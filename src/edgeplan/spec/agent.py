@@ -92,6 +92,8 @@ class Api(BaseModel):
     model_config = _S
     host: str = Field("127.0.0.1", description="Bind address; loopback unless configured.")
     port: int = Field(8080, ge=0, lt=65536, description="0 picks a free port.")
+    tls_cert: str | None = Field(None, description="PEM certificate: serve HTTPS.")
+    tls_key: str | None = Field(None, description="PEM private key for tls_cert.")
 
 
 class Updates(BaseModel):
@@ -101,6 +103,8 @@ class Updates(BaseModel):
     pubkey: str = Field(description="Ed25519 public key that bundles must be signed with.")
     state_dir: str = Field("updates", description="Versions and state.json (relative to config).")
     watch_dir: str | None = Field(None, description="New bundles dropped here are applied.")
+    url: str | None = Field(None, description="HTTP(S) URL polled with ETag for a new bundle.")
+    poll_s: float = Field(60.0, gt=0, description="URL polling period.")
     trial_frames: int = Field(20, ge=1, description="Live frames the candidate runs beside.")
     min_agreement: float = Field(0.6, ge=0, le=1, description="Box-F1 agreement with the current.")
     max_detection_rate_change: float = Field(0.5, ge=0, description="Relative change allowed.")
