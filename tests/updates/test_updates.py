@@ -198,12 +198,14 @@ def test_bad_updates_are_refused_with_the_reason(
         expect = ("trial", "above the SLO")
     else:
         model = _zeroed(fastestdet, tmp_path / "FastestDet.onnx")
-        expect = ("trial", "agreement")
+        # caught by agreement, or by the detection rate when the trial frames hold few objects
+        expect = ("trial", "agreement|detection rate")
     agent = run_with(
         cfg(tmp_path, testdata, keys, slo_ms=slo), tmp_path, signed(tmp_path, keys, model, "2"), 4
     )
     refused = [h for h in history(agent) if not h["ok"]]
-    assert refused and refused[0]["step"] == expect[0] and expect[1] in refused[0]["note"]
+    assert refused and refused[0]["step"] == expect[0]
+    assert any(reason in refused[0]["note"] for reason in expect[1].split("|")), refused[0]["note"]
     assert agent.cameras[0].updates.state["active"] is None  # type: ignore[union-attr]
     assert agent.cameras[0].version == "1"
 

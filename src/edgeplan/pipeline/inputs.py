@@ -113,8 +113,11 @@ def build_inputs(
         for w in cam.workloads:
             for m in [*w.models, *w.cloud_models]:
                 refs.setdefault(m, resolve_model(m, base, cat))
-    # accuracy per model: measured on the workload's data, else published
+    # accuracy per model: measured on the workload's data, else published; for int8-only devices,
+    # the accuracy of a calibrated int8 variant measured on the same data
     acc: dict[str, tuple[float | None, str]] = {}
+    acc8: dict[str, tuple[float | None, str]] = {}
+    needs_int8 = any(KIND_PRECISION.get(cat.device(d).kind) == "int8" for d in devices)
     for cam in fleet.cameras:
         for w in cam.workloads:
             if not w.validation_data:
@@ -133,6 +136,8 @@ def build_inputs(
                     continue
                 rec = accuracy(ref.path, data, reference, store, quick, ev.stats, progress)
                 ev.accuracy[m] = rec
+                if needs_int8:
+                    _int8_accuracy(m, ref, data, reference, store, cache, quick, ev, acc8, progress)
                 kind = "agreement" if rec.figure == "agreement" else "measured"
                 acc[m] = (
                     rec.value,
@@ -171,8 +176,12 @@ def build_inputs(
             note = f"{prec}; p99 = projected x {tail:.2f} (the p99/p50 measured on this host)"
             if prec == "int8" and ref.path is not None and not quantised[m]:
                 # never carry a float model's accuracy to an int8 conversion nobody validated
-                a, a_src = None, "not validated at int8: quantise and evaluate (sizing) first"
-                note += "; needs an int8 conversion whose accuracy is not measured"
+                a, a_src = acc8.get(m, (None, "not validated at int8: quantise and evaluate first"))
+                note += (
+                    "; accuracy of a calibrated int8 variant, measured"
+                    if a is not None
+                    else "; needs an int8 conversion whose accuracy is not measured"
+                )
             elif prec == "fp16" and a is not None:
                 a_src += " (fp16 assumed lossless)"
             perf.append(
@@ -224,6 +233,50 @@ def build_inputs(
                     )
                 )
     return PlanInputs(fleet=fleet, perf=tuple(perf), devices=devices), ev
+
+
+def _int8_accuracy(
+    m: str,
+    ref: ModelRef,
+    data: Path,
+    reference: Path | None,
+    store: RecordStore,
+    cache: Path,
+    quick: bool,
+    ev: Evidence,
+    acc8: dict,
+    progress: Progress,
+) -> None:
+    """Build and evaluate the int8 variant of an ONNX model; a failure is a note, not a crash."""
+    from edgeplan.errors import EdgeplanError
+    from edgeplan.pipeline.measure import int8_variant
+
+    if m in acc8 or ref.path is None:
+        return
+    try:
+        built = int8_variant(ref.path, data, cache, progress)
+    except (EdgeplanError, RuntimeError, ValueError) as exc:
+        ev.notes.append(f"{m}: int8 variant failed ({exc}); int8-only devices keep no accuracy")
+        return
+    if built is None:
+        return
+    path, label = built
+    rec = accuracy(
+        path,
+        data,
+        reference,
+        store,
+        quick,
+        ev.stats,
+        progress,
+        card=path.parent / "model.card.yaml",
+    )
+    ev.accuracy[f"{m} [{label}]"] = rec
+    kind = "agreement" if rec.figure == "agreement" else "measured"
+    acc8[m] = (
+        rec.value,
+        f"{kind}: {rec.metric} of its {label} variant on {rec.dataset_name} (n={rec.samples})",
+    )
 
 
 def raise_missing_price(device: str) -> None:

@@ -109,6 +109,15 @@ def host_records(
     return out
 
 
+CALIBRATION_IMAGES = 32
+
+
+def eval_limit(n: int, quick: bool) -> int:
+    """Evaluation images: the first ones, never the calibration tail."""
+    usable = n - CALIBRATION_IMAGES if n > CALIBRATION_IMAGES + 8 else n
+    return min(usable, 40) if quick else usable
+
+
 def accuracy(
     path: Path,
     data: Path,
@@ -117,12 +126,19 @@ def accuracy(
     quick: bool,
     stats: CacheStats,
     progress: Progress,
+    card: Path | None = None,
 ) -> AccuracyRecord:
-    """Accuracy (or agreement with `reference`) on `data`, cached."""
-    cfg = EvalConfig(
-        model=path, data=data, limit=40 if quick else None, n_boot=100, reference=reference
-    )
+    """Accuracy (or agreement with `reference`) on `data`, cached. The last CALIBRATION_IMAGES
+    images are kept out of the evaluation split (int8 variants calibrate on them)."""
     ds = open_dataset(data)
+    cfg = EvalConfig(
+        model=path,
+        data=data,
+        limit=eval_limit(len(ds), quick),
+        n_boot=100,
+        reference=reference,
+        card=card,
+    )
     backend = _backends_for(path)[0]
     key = eval_cache_key(
         cfg,
@@ -141,3 +157,33 @@ def accuracy(
         lambda: evaluate(cfg),
         progress,
     )
+
+
+def int8_variant(
+    path: Path, data: Path, cache: Path, progress: Progress
+) -> tuple[Path, str] | None:
+    """A calibrated int8 variant (onnxruntime static QDQ, Percentile, uint8 activations) built on
+    the calibration tail of `data`, with the parent's card beside it; None when the model is not
+    ONNX or the data is too small to keep calibration apart from evaluation."""
+    import cv2
+
+    from edgeplan.data.predict import load_model
+    from edgeplan.models.preprocess import preprocess
+    from edgeplan.sizing.passes import Int8Static
+    from edgeplan.sizing.variants import build
+
+    mf = open_model(path)
+    items = list(open_dataset(data))
+    if mf.format != "onnx" or len(items) <= CALIBRATION_IMAGES + 8:
+        return None
+    parent = load_model(path)
+    name = parent.session.input_names[0]
+    calib = [
+        {name: preprocess(img, parent.card.input)}
+        for s in items[-CALIBRATION_IMAGES:]
+        if (img := cv2.imread(str(s.path))) is not None
+    ]
+    step = Int8Static(method="Percentile", activation="uint8")
+    progress(f"building an int8 variant of {path.name} (calibration: last {len(calib)} images)")
+    v = build(mf, parent.card, [step], cache / "variants", calib)
+    return v.path, v.label

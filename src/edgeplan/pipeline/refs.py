@@ -54,7 +54,7 @@ def resolve_data(ref: str, base: Path, cache: Path) -> Path:
 
         kind = ref.removeprefix("demo:")
         if kind == "labels":
-            return render_labels(cache / "demo-data" / "labels")
+            return render_labels(cache / "demo-data" / "labels", n=80)
         if kind == "faces":
             return face_frames(cache / "demo-data" / "faces")
         raise ConfigError(f"validation data {ref!r}: allowed demo data: demo:labels, demo:faces")

@@ -151,7 +151,7 @@ class UpdateManager:
         if self.trial is not None:
             self._trial_frame(frame, current or [])
         elif self.watch is not None:
-            self._watch_frame(current)
+            self._watch_frame(frame, current)
 
     def _trial_frame(self, frame: np.ndarray, current: list[dict]) -> None:
         t = self.trial
@@ -210,6 +210,7 @@ class UpdateManager:
             "prev_chain": prev_chain,
             "prev_version": prev_version,
             "baseline_rate": baseline_rate,
+            "prev_dets": 0,
             "dets": 0,
             "version": t.version,
         }
@@ -217,11 +218,19 @@ class UpdateManager:
             "promote", True, f"version {t.version}: {note}; watching {self.cfg.watch_frames} frames"
         )
 
-    def _watch_frame(self, current: list[dict] | None) -> None:
+    def _watch_frame(self, frame: np.ndarray, current: list[dict] | None) -> None:
+        """After promotion: the previous model shadows the new one on the same frames, so a
+        detection-rate drift is measured against it, not against a scene that moved on."""
         w = self.watch
         assert w is not None
         w["frames"] += 1
         w["dets"] += len(current or [])
+        prev = w["prev_chain"]
+        if not prev.degraded:
+            try:
+                w["prev_dets"] += len(timed_predict(prev.levels[prev.active].model, frame)[0])
+            except Exception:  # the shadow failing is no reason to roll the new model back
+                w["prev_dets"] += len(current or [])
         chain = self.runner.chain
         lat = chain.levels[chain.active].latencies if not chain.degraded else []
         slo = self.agent.cfg.slo.latency_ms_p99
@@ -230,11 +239,19 @@ class UpdateManager:
             self.rollback(f"after promotion: {why}")
             return
         if w["frames"] >= self.cfg.watch_frames:
-            rate = (w["dets"] / w["frames"] + 1e-3) / (w["baseline_rate"] + 1e-3)
+            rate = (w["dets"] + 1) / (w["prev_dets"] + 1)
             if abs(rate - 1) > self.cfg.max_detection_rate_change:
-                self.rollback(f"detection rate drifted to x{rate:.2f} of the trial baseline")
+                self.rollback(
+                    f"detection rate drifted to x{rate:.2f} of the previous model's on "
+                    f"the same {w['frames']} frames"
+                )
             else:
-                self._emit("watch", True, f"version {w['version']} kept after {w['frames']} frames")
+                self._emit(
+                    "watch",
+                    True,
+                    f"version {w['version']} kept after {w['frames']} frames "
+                    f"(detection rate x{rate:.2f} of the previous model)",
+                )
                 self.watch = None
                 write_state(self.state_path, self.state)
 
