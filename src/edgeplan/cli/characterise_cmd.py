@@ -1,17 +1,16 @@
 """`edgeplan characterise MODEL`: measure a model on this host and store the record."""
 
 import json
-import time
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from edgeplan.backends import BackendOptions, backend_for, get_backend
 from edgeplan.bench.characterise import CharacteriseConfig, cache_key, record_json
 from edgeplan.bench.characterise import characterise as run_characterise
+from edgeplan.cli.progress import step_progress
 from edgeplan.cli.render import summary_tables
 from edgeplan.errors import ConfigError
 from edgeplan.models import open_model
@@ -119,19 +118,7 @@ def characterise(
         )
         _finish(cached, store, json_out, store_it=False)
         return
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"characterising {model.name}", total=None)
-
-        def progress(msg: str) -> None:
-            bar.update(task, description=f"{model.name}: {msg}")
-            console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {msg}", highlight=False)
-
+    with step_progress(console, f"characterising {model.name}", f"{model.name}: ") as progress:
         record = run_characterise(cfg, progress)
     _finish(record, store, json_out, store_it=True)
 

@@ -1,13 +1,12 @@
 """`edgeplan plan FLEET.yaml --out DIR`: the main job."""
 
-import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from edgeplan.cli.progress import step_progress
 from edgeplan.pipeline.run import run_plan
 
 console = Console()
@@ -30,19 +29,7 @@ def plan(
 def run_with_progress(
     fleet: Path, out: Path, store: Path | None, quick: bool, catalogue: Path | None
 ) -> dict:
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("planning", total=None)
-
-        def progress(msg: str) -> None:
-            bar.update(task, description=msg)
-            console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {msg}", highlight=False)
-
+    with step_progress(console, "planning") as progress:
         return run_plan(fleet, out, store, quick, catalogue, progress)
 
 
