@@ -13,8 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import TESTDATA, print_table, write_json
 
@@ -24,8 +22,8 @@ from edgeplan.data.evaluate import EvalConfig, evaluate
 from edgeplan.data.predict import load_model
 from edgeplan.data.readers import open_dataset
 from edgeplan.models import open_model
-from edgeplan.models.preprocess import preprocess
-from edgeplan.sizing.passes import Int8Nncf, Int8Static
+from edgeplan.sizing.calibration import calibration_set
+from edgeplan.sizing.passes import Int8Nncf, Int8Static, PassInputs
 from edgeplan.sizing.variants import build
 
 
@@ -64,20 +62,17 @@ def run_model(
 ) -> list[dict]:
     mf = open_model(model)
     lm = load_model(model)
-    items = list(open_dataset(data))
-    cal_items, n_eval = items[-32:], min(96, len(items) - 32)
-    inp = lm.session.input_names[0]
-    cal = [
-        {inp: preprocess(img, lm.card.input)}
-        for s in cal_items
-        if (img := cv2.imread(str(s.path))) is not None
-    ]
+    paths = [s.path for s in open_dataset(data)]
+    cal_set = calibration_set(paths, lm.card.input, lm.session.input_names[0])
+    assert cal_set is not None, f"{data}: too few images to keep calibration apart"
+    n_eval = min(96, len(paths) - len(cal_set))
+    cal = cal_set.first(8)
     card_file = work / f"{name}.card.yaml"
     import yaml
 
     card_file.write_text(yaml.safe_dump(lm.card.model_dump(mode="json")))
-    static = build(mf, lm.card, [Int8Static()], work / "variants", cal)
-    nncf = build(mf, lm.card, [Int8Nncf()], work / "variants", cal)
+    static = build(mf, lm.card, [Int8Static()], work / "variants", PassInputs(cal_set))
+    nncf = build(mf, lm.card, [Int8Nncf()], work / "variants", PassInputs(cal_set))
     dyn = dynamic_int8(model, work)
     variants = [
         ("fp32", model, "onnxruntime"),
@@ -89,7 +84,7 @@ def run_model(
     lat: dict[int, list[float]] = {i: [] for i in range(len(variants))}
     for _ in range(rounds):  # interleaved: a noisy host hits every variant alike
         for i, (_, path, backend) in enumerate(variants):
-            lat[i].append(p99(path, backend, cal[:8], threads, duration_s))
+            lat[i].append(p99(path, backend, cal, threads, duration_s))
     rows = []
     base = {}
     for i, (label, path, backend) in enumerate(variants):

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from edgeplan.errors import ConfigError
-from edgeplan.sizing.passes import Fp16, Int8Nncf, Int8Static, Resolution, chain_ok
+from edgeplan.progress import no_progress
+from edgeplan.sizing.passes import Fp16, Int8Nncf, Int8Static, PassInputs, Resolution, chain_ok
 from edgeplan.sizing.search import Sizer, SizingConfig
 from edgeplan.sizing.variants import build
 
@@ -27,7 +28,7 @@ def sizer(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Sizer:
         duration_s=1.0,
         cache=tmp_path_factory.mktemp("variants"),
     )
-    s = Sizer(cfg, lambda _m: None)
+    s = Sizer(cfg, no_progress)
     s.parents["onnxruntime"] = s.run([], "onnxruntime")
     s.parents["openvino"] = s.run([], "openvino")
     return s
@@ -75,9 +76,11 @@ def test_resolution_changes_a_fully_convolutional_model(testdata: Path, tmp_path
 
     card = load_model(testdata / "models/yunet/yunet_n_320_320.onnx").card
     mf = open_model(testdata / "models/yunet/yunet_n_dynamic.onnx")
-    v = build(mf, card, [Resolution(224, 224)], tmp_path, [])
+    v = build(mf, card, [Resolution(224, 224)], tmp_path, PassInputs())
     sess = get_backend("onnxruntime").load(open_model(v.path), BackendOptions(threads=1))
     assert sess.input_shapes[sess.input_names[0]][2:] == [224, 224]
+    # the variant's card says the new input size, so it is preprocessed for what it takes
+    assert "height_px: 224" in (v.path.parent / "model.card.yaml").read_text()
 
 
 def test_chain_formats_are_checked_before_running() -> None:
@@ -88,8 +91,9 @@ def test_chain_formats_are_checked_before_running() -> None:
 
 
 def test_variants_are_cached_by_content(sizer: Sizer) -> None:
-    first = build(sizer.model, sizer.card, [Fp16()], sizer.cfg.cache, sizer.calibration)
-    again = build(sizer.model, sizer.card, [Fp16()], sizer.cfg.cache, sizer.calibration)
+    inputs = PassInputs(sizer.calibration)
+    first = build(sizer.model, sizer.card, [Fp16()], sizer.cfg.cache, inputs)
+    again = build(sizer.model, sizer.card, [Fp16()], sizer.cfg.cache, inputs)
     assert again.reused and again.path == first.path and again.lineage == first.lineage
 
 

@@ -68,7 +68,43 @@ def test_bad_fleet_names_the_yaml_path(
         assert n in str(exc.value), str(exc.value)
 
 
-@pytest.mark.parametrize("which", ["fleet", "plan"])
+def test_a_top_level_typo_is_one_short_line_naming_the_key(tmp_path: Path) -> None:
+    p = tmp_path / "fleet.yaml"
+    p.write_text(GOOD.replace("cameras:", "camreas:"))
+    with pytest.raises(ConfigError) as exc:
+        load_yaml_model(p, Fleet)
+    msg = str(exc.value)
+    assert "camreas: unknown field; did you mean 'cameras'?" in msg, msg
+    assert "cameras: required field is missing" in msg
+    assert "edgeplan schema fleet" in msg
+    assert len(msg.splitlines()) <= 3 and len(msg) < 600, msg  # never the whole fleet dumped
+
+
+def test_a_nested_typo_suggests_the_field_at_that_level(tmp_path: Path) -> None:
+    p = tmp_path / "fleet.yaml"
+    p.write_text(GOOD.replace("latency_budget_ms: 200", "latency_budgt_ms: 200"))
+    with pytest.raises(ConfigError, match="did you mean 'latency_budget_ms'"):
+        load_yaml_model(p, Fleet)
+
+
+def test_invalid_yaml_names_the_file_line_and_column(tmp_path: Path) -> None:
+    p = tmp_path / "fleet.yaml"
+    p.write_text(GOOD.replace("fps: 10", "fps: [10"))
+    with pytest.raises(ConfigError) as exc:
+        load_yaml_model(p, Fleet)
+    assert str(p) in str(exc.value) and "<unicode string>" not in str(exc.value)
+    assert "line" in str(exc.value)
+
+
+def test_a_long_wrong_value_is_shortened(tmp_path: Path) -> None:
+    p = tmp_path / "fleet.yaml"
+    p.write_text(GOOD.replace("name: shop", "name: [" + ", ".join(["x"] * 200) + "]"))
+    with pytest.raises(ConfigError) as exc:
+        load_yaml_model(p, Fleet)
+    assert len(str(exc.value)) < 300 and "..." in str(exc.value)
+
+
+@pytest.mark.parametrize("which", ["fleet", "agent", "card", "plan"])
 def test_committed_schema_is_current(which: str) -> None:
     committed = (ROOT / "schemas" / f"{which}.schema.json").read_text()
     assert committed == schema_json(which), (

@@ -1,6 +1,7 @@
 """Read the catalogue CSVs (package data), optionally merged with user overrides by id."""
 
 import csv
+import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -81,9 +82,11 @@ class Catalogue:
 
     def device(self, device_id: str) -> Hardware:
         if device_id not in self.hardware:
+            near = difflib.get_close_matches(device_id, list(self.hardware), n=1)
             raise ConfigError(
-                f"--device {device_id!r} is not in the catalogue; known: "
-                f"{', '.join(sorted(self.hardware))}"
+                f"device {device_id!r} is not in the catalogue"
+                + (f" (did you mean {near[0]!r}?)" if near else "")
+                + f"; catalogue device ids: {', '.join(sorted(self.hardware))}"
             )
         return self.hardware[device_id]
 

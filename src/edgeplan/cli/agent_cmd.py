@@ -5,13 +5,12 @@ import threading
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from edgeplan.cli.output import console
 from edgeplan.spec.agent import AgentConfig
 from edgeplan.spec.loading import load_yaml_model
 
 app = typer.Typer(help="The edge runtime.", no_args_is_help=True)
-console = Console()
 
 
 @app.command()

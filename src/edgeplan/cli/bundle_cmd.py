@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from edgeplan.cli.output import console
 from edgeplan.updates import bundle as b
 
 app = typer.Typer(help="Signed model bundles.", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
-console = Console()
 
 
 @app.command()

@@ -5,19 +5,17 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from edgeplan.backends import BackendOptions, backend_for, get_backend
 from edgeplan.bench.characterise import CharacteriseConfig, cache_key, record_json
 from edgeplan.bench.characterise import characterise as run_characterise
+from edgeplan.cli.output import console, quiet_third_party
 from edgeplan.cli.progress import step_progress
 from edgeplan.cli.render import summary_tables
 from edgeplan.errors import ConfigError
 from edgeplan.models import open_model
 from edgeplan.records.store import RecordStore
 from edgeplan.records.types import CharacterisationRecord
-
-console = Console()
 
 
 class BackendName(StrEnum):
@@ -118,9 +116,13 @@ def characterise(
         )
         _finish(cached, store, json_out, store_it=False)
         return
-    with step_progress(console, f"characterising {model.name}", f"{model.name}: ") as progress:
+    with (
+        quiet_third_party() as log,
+        step_progress(console, f"characterising {model.name}", f"{model.name}: ") as progress,
+    ):
         record = run_characterise(cfg, progress)
     _finish(record, store, json_out, store_it=True)
+    console.print(f"[dim]third-party output: {log}[/]", highlight=False)
 
 
 def _cached(cfg: CharacteriseConfig, store: Path | None) -> CharacterisationRecord | None:

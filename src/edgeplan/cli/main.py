@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from edgeplan.cli import (
     agent_cmd,
@@ -19,6 +18,7 @@ from edgeplan.cli import (
     records_cmd,
     schema_cmd,
 )
+from edgeplan.cli.output import err_console as err
 from edgeplan.errors import EdgeplanError
 
 app_typer = typer.Typer(
@@ -38,7 +38,6 @@ app_typer.add_typer(agent_cmd.app, name="agent")
 app_typer.add_typer(cloud_cmd.app, name="cloud")
 app_typer.add_typer(bundle_cmd.app, name="bundle")
 app_typer.add_typer(bundle_cmd.keys_app, name="keys")
-err = Console(stderr=True)
 
 
 @app_typer.command()

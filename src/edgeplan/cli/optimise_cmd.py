@@ -4,14 +4,13 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from edgeplan.cli.output import console, quiet_third_party
+from edgeplan.cli.progress import step_progress
 from edgeplan.errors import ConfigError
 from edgeplan.sizing.search import SizingConfig
 from edgeplan.sizing.search import optimise as run_optimise
-
-console = Console()
 
 
 def optimise(
@@ -44,7 +43,11 @@ def optimise(
         threads=threads,
         eval_images=eval_images,
     )
-    res = run_optimise(cfg, lambda m: console.print(f"[dim]{m}[/]", highlight=False))
+    with (
+        quiet_third_party() as log,
+        step_progress(console, f"sizing {model.name}") as progress,
+    ):
+        res = run_optimise(cfg, progress)
     t = Table(
         title=f"variants of {model.name} (speed-up vs its fp32 parent on the same backend, "
         "measured in this run)"
@@ -89,3 +92,4 @@ def optimise(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(res, indent=2, default=str))
         console.print(f"wrote {json_out}")
+    console.print(f"[dim]third-party output: {log}[/]", highlight=False)

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich import box
 from rich.table import Table
 
+from edgeplan.cli.output import console, quiet_third_party
 from edgeplan.cli.progress import step_progress
 from edgeplan.pipeline.run import run_plan
-
-console = Console()
+from edgeplan.planning.output import Plan
 
 
 def plan(
@@ -27,48 +27,74 @@ def plan(
 
 
 def run_with_progress(
-    fleet: Path, out: Path, store: Path | None, quick: bool, catalogue: Path | None
+    fleet: Path,
+    out: Path,
+    store: Path | None,
+    quick: bool,
+    catalogue: Path | None,
+    full_hint: str = "rerun without `--quick`",
 ) -> dict:
-    with step_progress(console, "planning") as progress:
-        return run_plan(fleet, out, store, quick, catalogue, progress)
+    """The plan with a progress display; third-party output goes to `OUT/edgeplan.log`."""
+    with (
+        quiet_third_party(out / "edgeplan.log") as log,
+        step_progress(console, "planning") as progress,
+    ):
+        res = run_plan(fleet, out, store, quick, catalogue, progress, full_hint)
+    return {**res, "log": log}
+
+
+def _model_name(ref: str | None) -> str:
+    return Path(ref or "").name or "-"
+
+
+def decisions_table(p: Plan) -> Table:
+    """One row per group of cameras with the same decision, readable at 80 columns: cameras over
+    the task, then pattern and device over the model it runs (and the variant it deploys)."""
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    t.add_column("cameras / task", overflow="fold", max_width=24)
+    t.add_column("pattern on device / model", overflow="fold", min_width=22)
+    t.add_column("p99 ms", justify="right", no_wrap=True)
+    t.add_column("acc.", justify="right", no_wrap=True)
+    t.add_column("$/mo", justify="right", no_wrap=True)
+    groups: dict[str, list] = {}
+    for d in p.decisions:
+        key = f"{d.site}|{d.task}|{d.chosen.model_dump_json() if d.chosen else 'none'}"
+        groups.setdefault(key, []).append(d)
+    for ds in groups.values():
+        d, c = ds[0], ds[0].chosen
+        who = f"{', '.join(x.camera for x in ds)}\n[dim]{d.task}[/]"
+        if c is None:
+            t.add_row(who, "[red]no feasible option[/]", "", "", "")
+            continue
+        model = _model_name(c.model or c.cloud_model)
+        if c.variant:  # the passes, without their settings (the report has them)
+            model += f" ({' > '.join(v.split('(')[0].strip() for v in c.variant.split('>'))})"
+        t.add_row(
+            who,
+            f"{c.pattern} on {c.hardware or c.cloud}\n[dim]{model}[/]",
+            f"{c.latency_ms_p99:.0f}",
+            f"{c.accuracy:.2f}" if c.accuracy is not None else "-",
+            f"{c.usd_per_month:.2f}" + (f"\n[dim]x{len(ds)}[/]" if len(ds) > 1 else ""),
+        )
+    return t
 
 
 def show(res: dict) -> None:
     p = res["plan"]
-    t = Table(
-        title=f"plan for {p.fleet}: ${p.summary.usd_per_month:.2f}/month, break-even month "
-        f"{p.summary.break_even_month or '- (' + p.summary.break_even_note + ')'}"
+    be = p.summary.break_even_month
+    console.print(
+        f"[bold]plan for {p.fleet}[/]: ${p.summary.usd_per_month:.2f}/month; break-even "
+        + (f"month {be}" if be else f"none ({p.summary.break_even_note})"),
+        highlight=False,
     )
-    for c in (
-        "camera",
-        "task",
-        "pattern",
-        "device / cloud",
-        "model",
-        "p99 ms",
-        "accuracy",
-        "$/month",
-    ):
-        t.add_column(c)
-    for d in p.decisions:
-        c = d.chosen
-        if c is None:
-            t.add_row(d.camera, d.task, "[red]none[/]", "", "", "", "", "")
-            continue
-        t.add_row(
-            d.camera,
-            d.task,
-            c.pattern,
-            c.hardware or c.cloud or "",
-            Path(c.model or c.cloud_model or "").name,
-            f"{c.latency_ms_p99:.1f}",
-            f"{c.accuracy:.3f}" if c.accuracy is not None else "-",
-            f"{c.usd_per_month:.2f}",
-        )
-    console.print(t)
-    console.print(res["run"]["cache"])
+    console.print(decisions_table(p))
+    console.print(res["run"]["cache"], highlight=False)
     for line in res["run"]["cache_stats"]["lines"]:
-        console.print(f"  [dim]{line}[/]")
+        console.print(f"  [dim]{line}[/]", highlight=False)
     for k, path in res["paths"].items():
-        console.print(f"{k:5s} {path}")
-    console.print(f"report: [bold]{res['paths']['html']}[/] ({res['wall_s']:.0f} s)")
+        console.print(f"{k:6s} {path}", highlight=False)
+    if res.get("log"):
+        console.print(f"log    {res['log']} (third-party output)", highlight=False)
+    console.print(
+        f"report: [bold]{res['paths']['html']}[/] ({res['wall_s']:.0f} s)", highlight=False
+    )

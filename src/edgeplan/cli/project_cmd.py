@@ -1,14 +1,15 @@
 """`edgeplan project`: projected figures on hardware we do not own, with bands and reasons."""
 
+import difflib
 import json
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from edgeplan.catalogue import load_catalogue
+from edgeplan.cli.output import console
 from edgeplan.errors import ConfigError
 from edgeplan.projection.batch import (
     GOAL_MDAPE_PCT,
@@ -21,7 +22,6 @@ from edgeplan.projection.profile import from_analysis, from_facts
 from edgeplan.projection.project import project as run_project
 from edgeplan.records.store import RecordStore
 
-console = Console()
 PRECISIONS = ("int8", "fp16", "fp32")
 
 
@@ -63,6 +63,8 @@ def project(
         raise ConfigError(
             f"--precision {precision!r} is not allowed; allowed: {', '.join(PRECISIONS)}"
         )
+    for dev in device:  # every id checked before any work, each error listing the valid ones
+        cat.device(dev)
     profile, sha = _profile(model, cat, cal)
     results = []
     for dev in device:
@@ -93,7 +95,12 @@ def _profile(model: str, cat, cal):
                 f"model {model!r} has no MACs in the catalogue and no published figure"
             )
         return prof, None
-    raise ConfigError(f"{model!r} is neither a model file nor a catalogue model id")
+    near = difflib.get_close_matches(model.lower(), list(cat.models), n=3, cutoff=0.5)
+    raise ConfigError(
+        f"{model!r} is neither a model file nor a catalogue model id"
+        + (f"; did you mean {', '.join(near)}?" if near else "")
+        + f"\ncatalogue model ids: {', '.join(sorted(cat.models))}"
+    )
 
 
 def _on_device(store: Path | None, sha: str, device: str) -> dict | None:

@@ -4,17 +4,16 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from edgeplan.bench.characterise import record_json
+from edgeplan.cli.output import console
 from edgeplan.cli.render import summary_tables
 from edgeplan.cli.render_accuracy import accuracy_table, cascade_table
 from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
 from edgeplan.records.store import RecordStore
 
 app = typer.Typer(help="Inspect and export stored measurement records.", no_args_is_help=True)
-console = Console()
 STORE = typer.Option(None, help="Records store (default ~/.cache/edgeplan or $EDGEPLAN_STORE).")
 
 

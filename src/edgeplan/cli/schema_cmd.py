@@ -1,13 +1,15 @@
-"""`edgeplan schema`: the JSON Schema of fleet.yaml (or of plan.json)."""
+"""`edgeplan schema`: the JSON Schema of fleet.yaml, an agent config, a model card or plan.json."""
 
 import json
 
 import typer
 
 from edgeplan.planning.output import Plan
+from edgeplan.spec.agent import AgentConfig
 from edgeplan.spec.fleet import Fleet
+from edgeplan.spec.modelcard import ModelCard
 
-SCHEMAS = {"fleet": Fleet, "plan": Plan}
+SCHEMAS = {"fleet": Fleet, "agent": AgentConfig, "card": ModelCard, "plan": Plan}
 
 
 def schema_json(which: str) -> str:
@@ -15,9 +17,14 @@ def schema_json(which: str) -> str:
 
 
 def schema(
-    which: str = typer.Argument("fleet", help="fleet (fleet.yaml) | plan (plan.json)"),
+    which: str = typer.Argument(
+        "fleet",
+        help="fleet (fleet.yaml) | agent (`edgeplan agent run` config) | card (model card) | "
+        "plan (plan.json)",
+    ),
 ) -> None:
-    """Print the JSON Schema of fleet.yaml or plan.json (generated from the code)."""
+    """Print the JSON Schema of fleet.yaml, an agent config, a model card or plan.json
+    (generated from the code; the committed copies are under schemas/)."""
     if which not in SCHEMAS:
         from edgeplan.errors import ConfigError
 

@@ -1,6 +1,5 @@
 """Turn a fleet + measurements on this host + projections into the planner's inputs."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from edgeplan.models.files import open_model
 from edgeplan.pipeline.measure import CacheStats, accuracy, host_records
 from edgeplan.pipeline.refs import ModelRef, resolve_data, resolve_model
 from edgeplan.planning import DeviceCost, PerfPoint, PlanInputs
+from edgeplan.progress import Progress
 from edgeplan.projection.calibrate import Calibration
 from edgeplan.projection.profile import CostProfile, from_analysis, from_facts
 from edgeplan.projection.project import DEFAULT_POWER_W, project
@@ -18,7 +18,6 @@ from edgeplan.records.store import RecordStore
 from edgeplan.records.types import CharacterisationRecord
 from edgeplan.spec.fleet import Fleet
 
-Progress = Callable[[str], None]
 # the precision a model is deployed at, by device kind
 KIND_PRECISION = {"tpu": "int8", "npu": "int8", "vpu": "fp16", "gpu-soc": "fp16", "cpu": "fp32"}
 IDLE_SHARE = 0.3  # idle power as a share of max when a device publishes no idle figure (assumed)
@@ -109,27 +108,30 @@ def build_inputs(
             hw.end_of_support,
         )
     refs: dict[str, ModelRef] = {}
-    for cam in fleet.cameras:
-        for w in cam.workloads:
+    for ci, cam in enumerate(fleet.cameras):
+        for wi, w in enumerate(cam.workloads):
+            where = f"cameras[{ci}] ({cam.id}) workloads[{wi}] ({w.task})"
             for m in [*w.models, *w.cloud_models]:
-                refs.setdefault(m, resolve_model(m, base, cat))
+                if m not in refs:
+                    refs[m] = resolve_model(m, base, cat, where)
     # accuracy per model: measured on the workload's data, else published; for int8-only devices,
     # the accuracy of a calibrated int8 variant measured on the same data
     acc: dict[str, tuple[float | None, str]] = {}
-    acc8: dict[str, tuple[float | None, str]] = {}
+    acc8: dict[str, tuple[float | None, str, str, str]] = {}
     needs_int8 = any(KIND_PRECISION.get(cat.device(d).kind) == "int8" for d in devices)
-    for cam in fleet.cameras:
-        for w in cam.workloads:
+    for ci, cam in enumerate(fleet.cameras):
+        for wi, w in enumerate(cam.workloads):
             if not w.validation_data:
                 continue
-            data = resolve_data(w.validation_data, base, cache)
-            reference = (
-                refs.setdefault(
-                    w.validation_reference, resolve_model(w.validation_reference, base, cat)
-                ).path
-                if w.validation_reference
-                else None
-            )
+            where = f"cameras[{ci}] ({cam.id}) workloads[{wi}] ({w.task})"
+            data = resolve_data(w.validation_data, base, cache, where)
+            reference = None
+            if w.validation_reference:
+                if w.validation_reference not in refs:
+                    refs[w.validation_reference] = resolve_model(
+                        w.validation_reference, base, cat, where + " validation_reference"
+                    )
+                reference = refs[w.validation_reference].path
             for m in {*w.models, *w.cloud_models}:
                 ref = refs[m]
                 if ref.path is None or m in acc:
@@ -157,7 +159,8 @@ def build_inputs(
     for m, ref in refs.items():
         if ref.path is not None:
             ev.host[m] = host_records(ref.path, store, quick, None, ev.stats, progress)
-    # projections onto each candidate device
+    # projections onto each candidate device (an accelerator runs what it cannot on its host)
+    hosts = accelerator_hosts(fleet, cat)
     quantised: dict[str, bool] = {}
     for m, ref in refs.items():
         prof = _profile(ref, cat, cal)
@@ -170,13 +173,25 @@ def build_inputs(
         for dev in devices:
             hw = cat.device(dev)
             prec = KIND_PRECISION.get(hw.kind, "fp32")
-            pr = project(prof, dev, prec, cal, cat)
-            ev.projections.append({"model": m, "device": dev, "precision": prec, **pr.__dict__})
+            pr = project(prof, dev, prec, cal, cat, host=hosts.get(dev))
+            ev.projections.append(
+                {
+                    "model": m,
+                    "device": dev,
+                    "precision": prec,
+                    **pr.__dict__,
+                    "latency_ms_p99": round(float(pr.latency_ms or 0) * tail, 3),
+                    "tail": round(tail, 3),
+                }
+            )
             a, a_src = acc[m]
             note = f"{prec}; p99 = projected x {tail:.2f} (the p99/p50 measured on this host)"
+            artifact, variant = "", ""
             if prec == "int8" and ref.path is not None and not quantised[m]:
                 # never carry a float model's accuracy to an int8 conversion nobody validated
-                a, a_src = acc8.get(m, (None, "not validated at int8: quantise and evaluate first"))
+                a, a_src, artifact, variant = acc8.get(
+                    m, (None, "not validated at int8: quantise and evaluate first", "", "")
+                )
                 note += (
                     "; accuracy of a calibrated int8 variant, measured"
                     if a is not None
@@ -198,6 +213,8 @@ def build_inputs(
                     deployable=pr.deployable,
                     note=note + "; " + pr.reason,
                     accuracy_source=a_src,
+                    artifact=artifact,
+                    variant=variant,
                 )
             )
     # cloud options run cloud models at this host's measured speed x an assumed speed-up
@@ -276,7 +293,16 @@ def _int8_accuracy(
     acc8[m] = (
         rec.value,
         f"{kind}: {rec.metric} of its {label} variant on {rec.dataset_name} (n={rec.samples})",
+        str(path),
+        label,
     )
+
+
+def accelerator_hosts(fleet: Fleet, cat: Catalogue) -> dict[str, str]:
+    """Host per candidate device: `hardware[].host`, else the cheapest CPU candidate listed."""
+    cpus = [h.id for h in fleet.hardware if cat.device(h.id).kind == "cpu"]
+    cheapest = min(cpus, key=lambda d: cat.device(d).price_usd or float("inf"), default=None)
+    return {h.id: h.host or cheapest for h in fleet.hardware if (h.host or cheapest)}
 
 
 def raise_missing_price(device: str) -> None:

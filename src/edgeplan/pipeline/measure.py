@@ -11,11 +11,11 @@ from edgeplan.bench.characterise import CharacteriseConfig, cache_key, character
 from edgeplan.data.evaluate import EvalConfig, eval_cache_key, evaluate
 from edgeplan.data.readers import open_dataset
 from edgeplan.models.files import open_model
+from edgeplan.progress import Progress
 from edgeplan.records.accuracy import AccuracyRecord
 from edgeplan.records.store import RecordStore
 from edgeplan.records.types import CharacterisationRecord
-
-Progress = Callable[[str], None]
+from edgeplan.sizing.calibration import eval_limit
 
 
 @dataclass
@@ -109,15 +109,6 @@ def host_records(
     return out
 
 
-CALIBRATION_IMAGES = 32
-
-
-def eval_limit(n: int, quick: bool) -> int:
-    """Evaluation images: the first ones, never the calibration tail."""
-    usable = n - CALIBRATION_IMAGES if n > CALIBRATION_IMAGES + 8 else n
-    return min(usable, 40) if quick else usable
-
-
 def accuracy(
     path: Path,
     data: Path,
@@ -128,8 +119,8 @@ def accuracy(
     progress: Progress,
     card: Path | None = None,
 ) -> AccuracyRecord:
-    """Accuracy (or agreement with `reference`) on `data`, cached. The last CALIBRATION_IMAGES
-    images are kept out of the evaluation split (int8 variants calibrate on them)."""
+    """Accuracy (or agreement with `reference`) on `data`, cached. The calibration tail
+    (sizing.calibration) is kept out of the evaluation split: int8 variants calibrate on it."""
     ds = open_dataset(data)
     cfg = EvalConfig(
         model=path,
@@ -163,27 +154,26 @@ def int8_variant(
     path: Path, data: Path, cache: Path, progress: Progress
 ) -> tuple[Path, str] | None:
     """A calibrated int8 variant (onnxruntime static QDQ, Percentile, uint8 activations) built on
-    the calibration tail of `data`, with the parent's card beside it; None when the model is not
+    the calibration tail of `data` (streamed), with its card beside it; None when the model is not
     ONNX or the data is too small to keep calibration apart from evaluation."""
-    import cv2
-
     from edgeplan.data.predict import load_model
-    from edgeplan.models.preprocess import preprocess
-    from edgeplan.sizing.passes import Int8Static
-    from edgeplan.sizing.variants import build
+    from edgeplan.sizing.calibration import calibration_set
+    from edgeplan.sizing.passes import Int8Static, PassInputs
+    from edgeplan.sizing.variants import build, is_cached
 
     mf = open_model(path)
-    items = list(open_dataset(data))
-    if mf.format != "onnx" or len(items) <= CALIBRATION_IMAGES + 8:
+    if mf.format != "onnx":
         return None
     parent = load_model(path)
-    name = parent.session.input_names[0]
-    calib = [
-        {name: preprocess(img, parent.card.input)}
-        for s in items[-CALIBRATION_IMAGES:]
-        if (img := cv2.imread(str(s.path))) is not None
-    ]
-    step = Int8Static(method="Percentile", activation="uint8")
-    progress(f"building an int8 variant of {path.name} (calibration: last {len(calib)} images)")
-    v = build(mf, parent.card, [step], cache / "variants", calib)
+    card, name = parent.card, parent.session.input_names[0]
+    del parent  # the session is not needed while the variant is built
+    cal = calibration_set([s.path for s in open_dataset(data)], card.input, name)
+    if cal is None:
+        return None
+    step, inputs = Int8Static(method="Percentile", activation="uint8"), PassInputs(cal, progress)
+    if is_cached(mf, [step], cache / "variants", inputs):
+        progress(f"reusing the int8 variant of {path.name} (same model, calibration images)")
+    else:
+        progress(f"building an int8 variant of {path.name} (calibration: last {len(cal)} images)")
+    v = build(mf, card, [step], cache / "variants", inputs)
     return v.path, v.label

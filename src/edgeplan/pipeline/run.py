@@ -1,7 +1,6 @@
 """run_plan: the main job end to end."""
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,14 +9,13 @@ import edgeplan
 from edgeplan.catalogue import load_catalogue
 from edgeplan.pipeline.inputs import build_inputs
 from edgeplan.planning import make_plan
+from edgeplan.progress import Progress, no_progress
 from edgeplan.projection.calibrate import calibrate
 from edgeplan.records.provenance import host_fingerprint
 from edgeplan.records.store import RecordStore, default_store_path
 from edgeplan.report.render import write_outputs
 from edgeplan.spec.fleet import Fleet
 from edgeplan.spec.loading import load_yaml_model
-
-Progress = Callable[[str], None]
 
 
 def run_plan(
@@ -26,7 +24,8 @@ def run_plan(
     store_path: Path | None = None,
     quick: bool = False,
     catalogue: Path | None = None,
-    progress: Progress = lambda _m: None,
+    progress: Progress = no_progress,
+    full_hint: str = "rerun without `--quick`",
 ) -> dict[str, Any]:
     """Validate, measure (cached), project, plan, write. Returns paths and run facts."""
     t0 = time.perf_counter()
@@ -56,6 +55,7 @@ def run_plan(
         "host": f"{host.cpu_model}, {host.logical_cores} vCPU ({', '.join(host.isa_flags[-3:])})",
         "quick": quick,
         "quick_note": "2 s LoadGen runs, 40 validation images",
+        "full_hint": full_hint,
         "cache": cache,
         "cache_stats": {**st.__dict__, "lines": st.lines},
         "catalogue": "; ".join(cat.origin),

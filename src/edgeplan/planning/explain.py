@@ -14,6 +14,7 @@ from edgeplan.planning.inputs import PlanInputs
 from edgeplan.planning.output import CandidatePoint, CandidateSet, Decision, Option
 from edgeplan.planning.patterns import LABELS, Pattern, Violation, reasons
 from edgeplan.spec.fleet import Priorities, Workload
+from edgeplan.words import plural
 
 _OBJ = {"latency": "latency", "accuracy": "accuracy", "power": "power", "cost": "tco"}
 NAMES = [v.name.lower() for v in Violation]
@@ -39,6 +40,7 @@ class _Static:
     label: list[str]
     hardware: list[str | None]
     model: list[str | None]
+    deployed: list[tuple[str | None, str | None]]
     cloud: list[str | None]
     cloud_model: list[str | None]
     sources: list[dict[str, str]]
@@ -48,7 +50,7 @@ class _Static:
 
 def _static(t: Template, inputs: PlanInputs) -> _Static:
     perf, fleet = inputs.perf, inputs.fleet
-    st = _Static([], [], [], [], [], [], [], [])
+    st = _Static([], [], [], [], [], [], [], [], [])
     for j in range(t.n):
         ep = perf[t.edge[j]] if t.edge[j] >= 0 else None
         cp = perf[t.cloud[j]] if t.cloud[j] >= 0 else None
@@ -68,6 +70,7 @@ def _static(t: Template, inputs: PlanInputs) -> _Static:
         st.label.append(LABELS[pat])
         st.hardware.append(ep.hardware if ep else None)
         st.model.append(ep.model if ep else None)
+        st.deployed.append((ep.artifact or None, ep.variant or None) if ep else (None, None))
         st.cloud.append(fleet.cloud[t.cloud_opt[j]].id if t.cloud_opt[j] >= 0 else None)
         st.cloud_model.append(cp.model if cp else None)
         st.sources.append(src)
@@ -98,6 +101,8 @@ def _options(st: _Static, ev: Evaluated, idx: np.ndarray, months: float) -> list
                 pattern=st.label[k],
                 hardware=st.hardware[k],
                 model=st.model[k],
+                deployed_model=st.deployed[k][0],
+                variant=st.deployed[k][1],
                 cloud=st.cloud[k],
                 cloud_model=st.cloud_model[k],
                 latency_ms_p99=lat[r],
@@ -205,13 +210,16 @@ def explain_rows(
             ]
             binding: list[str] = []
         else:
+            shown = c.model or c.cloud_model
+            if c.variant:
+                shown = f"{shown} as its {c.variant} variant"
             why = [
-                f"{c.pattern} on {c.hardware or c.cloud} with {c.model or c.cloud_model}: "
+                f"{c.pattern} on {c.hardware or c.cloud} with {shown}: "
                 f"p{w.latency_percentile} {c.latency_ms_p99:.1f} ms "
                 f"(budget {w.latency_budget_ms:g}), accuracy "
                 f"{c.accuracy if c.accuracy is not None else 'unknown'} "
                 f"(floor {w.accuracy_floor:g}), ${c.usd_per_month:.2f}/month, {c.power_w:.1f} W",
-                f"picked from {n_front[r]} Pareto-optimal of {t.n} candidates by {how}",
+                f"picked from {n_front[r]} Pareto-optimal of {plural(t.n, 'candidate')} by {how}",
             ]
             if c.pattern == "hybrid":
                 why.append(
@@ -223,7 +231,9 @@ def explain_rows(
             if w.privacy != "none":
                 why.append(f"privacy {w.privacy}: patterns sending streams off site were excluded")
             binding = [
-                f"{NAMES[b]}: {n} candidates better on {pr.order[0]} violate it"
+                f"{NAMES[b]}: {plural(n, 'candidate')} better on {pr.order[0]} "
+                + ("violates" if n == 1 else "violate")
+                + " it"
                 for b, n in enumerate(binding_n[r].tolist())
                 if n
             ]
@@ -279,6 +289,7 @@ def candidate_set(
                     NAMES[b] for b in range(len(Violation)) if (int(ev.violations[0, j]) >> b) & 1
                 ],
                 latency_source=src,
+                accuracy_source=st.sources[j].get("accuracy", ""),
             )
         )
     cam = inputs.fleet.cameras[rows[0][0]]

@@ -23,6 +23,8 @@ class PerfPoint:
     deployable: bool = True
     note: str = ""
     accuracy_source: str = ""  # e.g. "measured: top1 on ilsvrc (n=1300)", "published"
+    artifact: str = ""  # the file deployed when it is not `model` (e.g. a calibrated int8 variant)
+    variant: str = ""  # how that file was made from `model` (e.g. "int8-static(Percentile,uint8)")
 
 
 @dataclass(frozen=True)

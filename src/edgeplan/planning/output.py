@@ -14,6 +14,10 @@ class Option(BaseModel):
     pattern: str
     hardware: str | None = Field(description="Edge device id (None for pure cloud).")
     model: str | None
+    deployed_model: str | None = Field(
+        None, description="The file deployed when it is not `model`: e.g. its int8 variant."
+    )
+    variant: str | None = Field(None, description="How `deployed_model` was made from `model`.")
     cloud: str | None = Field(None, description="Cloud option id, when the cloud is involved.")
     cloud_model: str | None = None
     latency_ms_p99: float
@@ -98,6 +102,7 @@ class CandidatePoint(BaseModel):
     chosen: bool
     dropped_by: list[str]
     latency_source: str
+    accuracy_source: str = Field("", description="Where the accuracy came from.")
 
 
 class CandidateSet(BaseModel):

@@ -9,7 +9,9 @@ from edgeplan.catalogue.load import Catalogue, Hardware
 from edgeplan.projection.calibrate import Calibration, segment_hardware
 from edgeplan.projection.device import PRECISIONS, DeviceParams, latency_ms, prior_b, prior_c
 from edgeplan.projection.profile import CostProfile
+from edgeplan.words import plural
 
+REFERENCE_HOST = "xeon-gold-6154"  # the host of coral.ai's published Edge TPU benchmarks
 # Ops the Edge TPU compiler maps (ONNX and TFLite names); the first op outside this set, and every
 # op after it, runs on the host CPU (the compiler cuts the graph once).
 EDGE_TPU_OPS = {
@@ -108,7 +110,8 @@ def _params(cal: Calibration, cat: Catalogue, device: str, metric: str) -> tuple
     for key in ((device, fam), (device, "latency"), (device, "throughput")):
         if key in cal.params:
             p = cal.params[key]
-            return p, f"{p.rows} published rows of {key[0]} ({key[1]}), leave-one-model-out band"
+            rows = plural(p.rows, "published row")
+            return p, f"{rows} of {key[0]} ({key[1]}), leave-one-model-out band"
     return prior_params(segment_hardware(device, cat)), "no published rows: spec-sheet roofline"
 
 
@@ -145,8 +148,10 @@ def project(
     cal: Calibration,
     cat: Catalogue,
     metric: str = "latency_ms_model_only",
+    host: str | None = None,
 ) -> Projection:
-    """Projected latency (model only, unless another metric is asked) with its band."""
+    """Projected latency (model only, unless another metric is asked) with its band. `host` is
+    the computer driving an accelerator: what the accelerator cannot run runs on its CPU."""
     hw = cat.device(device.split(":")[0])
     seg_hw = segment_hardware(device, cat) if ":" in device else hw
     ok, reason = _deployable(seg_hw, cat, precision, profile)
@@ -157,16 +162,23 @@ def project(
     if seg_hw.kind == "tpu" and profile.ops:
         fallback, first_op = _edge_tpu_split(profile)
         if fallback > 0:
-            host_key = (
-                f"{hw.id}:cpu" if (f"{hw.id}:cpu", "latency") in cal.params else "xeon-gold-6154"
-            )
+            if (f"{hw.id}:cpu", "latency") in cal.params:
+                host_key, why = f"{hw.id}:cpu", "the board's own CPU"
+            elif host:
+                host_key, why = host, "the host that drives it"
+            else:
+                host_key = REFERENCE_HOST
+                why = (
+                    "no host named: the desktop the published Edge TPU figures were measured "
+                    "on; a smaller host is slower"
+                )
             hp, _ = _params(cal, cat, host_key, "latency_ms_model_only")
             host_hw = segment_hardware(host_key, cat) if ":" in host_key else cat.hardware[host_key]
             cpu_ms = hp.b(host_hw, "int8") * fallback
             ms += cpu_ms
             notes.append(
                 f"{fallback:.3f} of {profile.gmacs:.3f} GMACs, from the first op the Edge TPU "
-                f"compiler does not map ({first_op}) on, run on the host CPU ({host_key}): "
+                f"compiler does not map ({first_op}) on, run on the CPU of {host_key} ({why}): "
                 f"+{cpu_ms:.2f} ms"
             )
     band = p.band_pct

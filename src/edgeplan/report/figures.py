@@ -1,8 +1,11 @@
 """The report's plots (plotly figures), each built from the plan and its evidence only."""
 
+from pathlib import Path
+
+import numpy as np
 import plotly.graph_objects as go
 
-from edgeplan.planning.output import CandidateSet, Plan
+from edgeplan.planning.output import CandidatePoint, CandidateSet, Plan
 
 COLOURS = {
     "on-device": "#1b9e77",
@@ -14,11 +17,28 @@ COLOURS = {
 }
 
 
+REFERENCE = "agreement: the reference itself"
+
+
+def _point_label(p: CandidatePoint, many_models: bool) -> str:
+    where = p.hardware or p.cloud or ""
+    if p.hardware and p.cloud:
+        where = f"{p.hardware}+{p.cloud}"
+    if many_models and p.model:
+        where += f" · {Path(p.model).stem[:24]}"
+    if p.accuracy_source.startswith(REFERENCE):
+        where += " (reference)"
+    return where
+
+
 def pareto(cs: CandidateSet) -> go.Figure:
-    """Latency p99 vs accuracy; size = cost, colour = pattern; dominated/infeasible faded."""
+    """Latency p99 vs accuracy; size = cost, colour = pattern; dominated/infeasible faded.
+    Frontier points are labelled with their device (and model when there are several); the
+    reference model of an agreement figure is marked, since it scores 1.0 by definition."""
     fig = go.Figure()
     cost = [p.usd_per_month for p in cs.points] or [1.0]
     top = max(cost) or 1.0
+    many = len({p.model for p in cs.points}) > 1
     for pattern, colour in COLOURS.items():
         for state in ("frontier", "other"):
             pts = [
@@ -34,7 +54,7 @@ def pareto(cs: CandidateSet) -> go.Figure:
                 go.Scatter(
                     x=[p.latency_ms_p99 for p in pts],
                     y=[p.accuracy for p in pts],
-                    mode="markers",
+                    mode="markers+text",
                     name=f"{pattern}" + ("" if state == "frontier" else " (dominated / dropped)"),
                     legendgroup=pattern,
                     showlegend=True,
@@ -45,22 +65,44 @@ def pareto(cs: CandidateSet) -> go.Figure:
                         "symbol": ["star" if p.chosen else "circle" for p in pts],
                         "line": {"width": [2 if p.chosen else 0 for p in pts], "color": "black"},
                     },
-                    text=[
-                        f"{p.model} on {p.hardware or p.cloud}<br>${p.usd_per_month:.2f}/month, "
-                        f"{p.power_w:.1f} W<br>latency: {p.latency_source}"
+                    text=[_point_label(p, many) if (p.frontier or p.chosen) else "" for p in pts],
+                    textposition="top center",
+                    textfont={"size": 10},
+                    customdata=[
+                        f"{Path(p.model or '').name} on {p.hardware or p.cloud}<br>"
+                        f"${p.usd_per_month:.2f}/month, {p.power_w:.1f} W<br>"
+                        f"latency: {p.latency_source}<br>accuracy: {p.accuracy_source}"
                         + (f"<br>dropped: {', '.join(p.dropped_by)}" if p.dropped_by else "")
                         for p in pts
                     ],
-                    hovertemplate="%{text}<br>p99 %{x:.1f} ms, accuracy %{y:.3f}<extra></extra>",
+                    hovertemplate="%{customdata}<br>p99 %{x:.1f} ms, accuracy %{y:.3f}"
+                    "<extra></extra>",
                 )
             )
+    agreement = bool(cs.points) and all(
+        p.accuracy_source.startswith("agreement") for p in cs.points if p.accuracy is not None
+    )
+    if any(p.accuracy_source.startswith(REFERENCE) for p in cs.points):
+        fig.add_annotation(
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.06,
+            showarrow=False,
+            align="left",
+            text="points marked (reference) are the reference model itself: agreement 1.0 "
+            "by definition, not a measure of its accuracy",
+            font={"size": 11, "color": "#b45309"},
+        )
     fig.update_layout(
         title=f"Pareto frontier: {cs.camera} ({cs.task}, {cs.cameras_sharing} "
         "camera(s) with this workload) — star = chosen, size = cost",
         xaxis={"title": "latency p99 (ms, log)", "type": "log"},
-        yaxis={"title": "accuracy (task metric)"},
-        height=460,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        yaxis={
+            "title": "agreement with the reference model" if agreement else "accuracy (task metric)"
+        },
+        height=480,
+        margin={"l": 60, "r": 20, "t": 80, "b": 50},
     )
     return fig
 
@@ -135,31 +177,59 @@ def tornado(plan: Plan) -> go.Figure:
     return fig
 
 
+def log_ticks(values: list[float]) -> tuple[list[float], list[str]]:
+    """1-2-5 ticks covering `values` on a log axis, labelled plainly (no minor-tick clutter)."""
+    pos = [v for v in values if v and v > 0]
+    if not pos:
+        return [], []
+    lo, hi = min(pos), max(pos)
+    ticks: list[float] = []
+    decade = 10.0 ** np.floor(np.log10(lo))
+    while decade <= hi * 10:
+        ticks += [m * decade for m in (1, 2, 5) if lo / 2 <= m * decade <= hi * 2]
+        decade *= 10
+    return ticks, [f"{t:g}" for t in ticks]
+
+
 def finalists(rows: list[dict]) -> go.Figure:
-    """Latency distribution of finalists: measured on this host (p50 / p90 / p99 / max as a box),
-    projected ones as their band."""
+    """Latency of the finalists, p50 and p99 labelled: measured on this host as a box (p50 to
+    p90, whiskers min to p99), projected onto a device as p50 with its band and the p99 the
+    decision uses."""
     fig = go.Figure()
+    shown: set[str] = set()
+    values: list[float] = []
     for r in rows:
         if r["source"] == "measured":
+            first = "measured" not in shown
+            shown.add("measured")
             fig.add_trace(
                 go.Box(
-                    name=r["name"],
+                    x=[r["name"]],
                     q1=[r["p50"]],
                     median=[r["p50"]],
                     q3=[r["p90"]],
                     lowerfence=[r["min"]],
                     upperfence=[r["p99"]],
                     marker_color="#1b9e77",
-                    showlegend=False,
+                    name="measured on this host: box p50-p90, whiskers min-p99",
+                    legendgroup="measured",
+                    showlegend=first,
+                    hovertemplate=f"p50 {r['p50']:.2f} ms, p90 {r['p90']:.2f} ms, "
+                    f"p99 {r['p99']:.2f} ms<extra></extra>",
                 )
             )
+            values += [r["min"], r["p99"]]
         else:
+            first = "projected" not in shown
+            shown.add("projected")
             fig.add_trace(
                 go.Scatter(
                     x=[r["name"]],
                     y=[r["p50"]],
                     mode="markers",
-                    showlegend=False,
+                    name="projected p50 with its band",
+                    legendgroup="projected",
+                    showlegend=first,
                     marker={"color": "#7570b3", "size": 10},
                     error_y={
                         "type": "data",
@@ -167,13 +237,34 @@ def finalists(rows: list[dict]) -> go.Figure:
                         "array": [r["high"] - r["p50"]],
                         "arrayminus": [r["p50"] - r["low"]],
                     },
+                    hovertemplate=f"projected p50 {r['p50']:.2f} ms "
+                    f"({r['low']:.2f}-{r['high']:.2f})<extra></extra>",
                 )
             )
+            values += [r["low"], r["high"]]
+            if r.get("p99"):
+                first99 = "p99" not in shown
+                shown.add("p99")
+                fig.add_trace(
+                    go.Scatter(
+                        x=[r["name"]],
+                        y=[r["p99"]],
+                        mode="markers",
+                        name="projected p99 (what the decision uses)",
+                        legendgroup="p99",
+                        showlegend=first99,
+                        marker={"color": "#7570b3", "size": 10, "symbol": "triangle-up-open"},
+                        hovertemplate=f"projected p99 {r['p99']:.2f} ms<extra></extra>",
+                    )
+                )
+                values.append(r["p99"])
+    ticks, text = log_ticks(values)
     fig.update_layout(
-        title="Latency of the finalists: boxes measured on this host (p50, p90, p99), "
-        "points projected with their band",
-        yaxis={"title": "ms", "type": "log"},
-        height=400,
-        margin={"l": 60, "r": 20, "t": 60, "b": 120},
+        title="Latency of the finalists (ms, log scale)",
+        yaxis={"title": "latency, ms", "type": "log", "tickvals": ticks, "ticktext": text},
+        xaxis={"type": "category"},
+        legend={"orientation": "h", "y": -0.35},
+        height=440,
+        margin={"l": 60, "r": 20, "t": 60, "b": 140},
     )
     return fig

@@ -71,6 +71,7 @@ def finalist_rows(plan: Plan, evidence: Any) -> list[dict[str, Any]]:
                         "p50": p["latency_ms"],
                         "low": p["latency_ms_low"],
                         "high": p["latency_ms_high"],
+                        "p99": p.get("latency_ms_p99"),
                     }
                 )
     return rows

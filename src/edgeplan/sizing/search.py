@@ -4,12 +4,10 @@ one below the floor is kept, marked rejected, with its figure. Stops when the ta
 the floor held, or when nothing left can meet it."""
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from edgeplan.backends import BackendOptions, get_backend
@@ -19,11 +17,11 @@ from edgeplan.data.predict import load_model
 from edgeplan.data.readers import open_dataset
 from edgeplan.errors import ConfigError, EdgeplanError
 from edgeplan.models.files import open_model
-from edgeplan.models.preprocess import preprocess
-from edgeplan.sizing.passes import Fp16, Int8Nncf, Int8Static, Pass, Resolution
+from edgeplan.progress import Progress, no_progress
+from edgeplan.sizing.calibration import MIN_EVAL_IMAGES, CalibrationSet, split_paths
+from edgeplan.sizing.passes import Fp16, Int8Nncf, Int8Static, Pass, PassInputs, Resolution
 from edgeplan.sizing.variants import Variant, build, original
 
-Progress = Callable[[str], None]
 log = logging.getLogger(__name__)
 
 
@@ -101,20 +99,18 @@ class Sizer:
         self.model = open_model(cfg.model)
         self.loaded = load_model(cfg.model, options=BackendOptions(threads=cfg.threads))
         self.card = self.loaded.card
-        ds = open_dataset(cfg.data)
-        paths = [s.path for s in ds]
-        if len(paths) < cfg.calibration_images + 8:
-            raise ConfigError(f"{cfg.data}: {len(paths)} images; need calibration + evaluation")
-        self.n_eval = min(cfg.eval_images, len(paths) - cfg.calibration_images)
-        cal_paths = paths[-cfg.calibration_images :]  # never from the evaluation split
-        assert not set(cal_paths) & set(paths[: self.n_eval])
+        paths = [s.path for s in open_dataset(cfg.data)]
+        usable = split_paths(paths, cfg.calibration_images)
+        if usable is None:
+            raise ConfigError(
+                f"{cfg.data}: {len(paths)} images; need {cfg.calibration_images} for "
+                f"calibration + at least {MIN_EVAL_IMAGES} for evaluation"
+            )
+        self.n_eval = min(cfg.eval_images, usable)
         name = self.loaded.session.input_names[0]
-        self.calibration = []
-        for p in cal_paths:
-            img = cv2.imread(str(p))
-            if img is not None:
-                self.calibration.append({name: preprocess(img, self.card.input)})
-        self.samples = self.calibration[:8]
+        # the tail, never evaluated; streamed from disk one image at a time
+        self.calibration = CalibrationSet(tuple(paths[usable:]), self.card.input, name)
+        self.samples = self.calibration.first(8)
         self.trials: dict[str, Trial] = {}
         self.precision = ""
         self.parents: dict[str, Trial] = {}
@@ -155,7 +151,13 @@ class Sizer:
             return self.trials[key]
         try:
             v = (
-                build(self.model, self.card, chain, self.cfg.cache, self.calibration)
+                build(
+                    self.model,
+                    self.card,
+                    chain,
+                    self.cfg.cache,
+                    PassInputs(self.calibration, self.progress),
+                )
                 if chain
                 else (original(self.model))
             )
@@ -209,7 +211,7 @@ class Sizer:
         return " > ".join(p.name for p in chain) or "original"
 
 
-def optimise(cfg: SizingConfig, progress: Progress = lambda _m: None) -> dict[str, Any]:
+def optimise(cfg: SizingConfig, progress: Progress = no_progress) -> dict[str, Any]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from edgeplan.models.files import ModelFile, open_model
-from edgeplan.sizing.passes import Pass, chain_ok
+from edgeplan.sizing.passes import Pass, PassInputs, chain_ok
 from edgeplan.spec.modelcard import ModelCard
 
 
@@ -40,9 +39,21 @@ class Variant:
         return " > ".join(parts) or "original"
 
 
-def variant_id(parent_sha: str, step: Pass) -> str:
-    blob = json.dumps([parent_sha, step.name, step.config()], sort_keys=True, default=str)
+def variant_id(parent_sha: str, step: Pass, calibration_sha: str | None = None) -> str:
+    """Content key of one step: parent bytes, pass, config and, for passes that calibrate, the
+    calibration data (a variant calibrated on one dataset is never reused for another)."""
+    parts: list[Any] = [parent_sha, step.name, step.config()]
+    if step.uses_calibration:
+        parts.append(calibration_sha)
+    blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def load_card(path: Path, fallback: ModelCard) -> ModelCard:
+    """The card written beside a cached step (older cache entries may lack one)."""
+    if not path.is_file():
+        return fallback
+    return ModelCard.model_validate(yaml.safe_load(path.read_text()))
 
 
 def original(model: ModelFile) -> Variant:
@@ -55,18 +66,35 @@ def original(model: ModelFile) -> Variant:
     )
 
 
+def _card_for(card: ModelCard, input_hw: tuple[int, int] | None) -> ModelCard:
+    if input_hw is None or input_hw == (card.input.height_px, card.input.width_px):
+        return card
+    spec = card.input.model_copy(update={"height_px": input_hw[0], "width_px": input_hw[1]})
+    return card.model_copy(update={"input": spec})
+
+
+def is_cached(model: ModelFile, chain: list[Pass], cache: Path, inputs: PassInputs) -> bool:
+    """Whether every step of `chain` is already built in `cache` (so `build` reuses them)."""
+    cal_sha = inputs.calibration.sha256() if inputs.calibration is not None else None
+    sha = model.sha256
+    for step in chain:
+        done = cache / variant_id(sha, step, cal_sha) / "done.json"
+        if not done.is_file():
+            return False
+        sha = open_model(done.parent / json.loads(done.read_text())["file"]).sha256
+    return True
+
+
 def build(
-    model: ModelFile,
-    card: ModelCard,
-    chain: list[Pass],
-    cache: Path,
-    calibration: list[dict[str, np.ndarray]],
+    model: ModelFile, card: ModelCard, chain: list[Pass], cache: Path, inputs: PassInputs
 ) -> Variant:
-    """Apply `chain` to `model`, reusing any step already in the cache."""
+    """Apply `chain` to `model`, reusing any step already in the cache. Each step's folder holds
+    the model, its card (the parent's, with the input size a step fixed) and `done.json`."""
     chain_ok(model.format, chain)
     current, lineage, notes, reused = model, [], [], True
+    cal_sha = inputs.calibration.sha256() if inputs.calibration is not None else None
     for step in chain:
-        vid = variant_id(current.sha256, step)
+        vid = variant_id(current.sha256, step, cal_sha)
         out_dir = cache / vid
         done = out_dir / "done.json"
         if done.exists():
@@ -76,13 +104,23 @@ def build(
             tmp = cache / f"{vid}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            res = step.apply(current, tmp, calibration)
+            res = step.apply(current, tmp, inputs)
+            card = _card_for(card, res.input_hw)
             (tmp / "model.card.yaml").write_text(yaml.safe_dump(card.model_dump(mode="json")))
-            meta = {"file": res.path.name, "format": res.format, "notes": list(res.notes)}
+            meta = {
+                "file": res.path.name,
+                "format": res.format,
+                "notes": list(res.notes),
+                "calibration_sha256": cal_sha if step.uses_calibration else None,
+            }
             (tmp / "done.json").write_text(json.dumps(meta))
             shutil.rmtree(out_dir, ignore_errors=True)
             tmp.rename(out_dir)  # a step is either complete in the cache or absent
-        lineage.append({"pass": step.name, "config": step.config(), "parent": current.sha256})
+        card = load_card(out_dir / "model.card.yaml", card)
+        step_info = {"pass": step.name, "config": step.config(), "parent": current.sha256}
+        if step.uses_calibration:
+            step_info["calibration_sha256"] = cal_sha
+        lineage.append(step_info)
         notes += meta["notes"]
         current = open_model(out_dir / meta["file"])
     return Variant(

@@ -91,6 +91,11 @@ class HardwareChoice(BaseModel):
     price_usd: float | None = Field(None, ge=0, description="Override of the catalogue price, $.")
     life_years: float = Field(4.0, gt=0, description="Refresh after this many years.")
     power_w: float | None = Field(None, gt=0, description="Override of average power, W.")
+    host: str | None = Field(
+        None,
+        description="Catalogue id of the computer that drives this accelerator (USB/M.2): ops "
+        "the accelerator cannot run run on its CPU. Default: the cheapest CPU candidate here.",
+    )
 
 
 class CloudOption(BaseModel):
