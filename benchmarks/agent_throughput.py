@@ -18,10 +18,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import TESTDATA, print_table, write_json
 
-from edgeplan.agent.fallback import timed_predict
 from edgeplan.agent.runtime import Agent
 from edgeplan.backends import BackendOptions
-from edgeplan.data.predict import load_model
+from edgeplan.backends.predict import load_model
 from edgeplan.spec.agent import AgentConfig
 
 CLIP = TESTDATA / "videos/one-by-one-person-detection.mp4"
@@ -38,7 +37,7 @@ def bare_fps(seconds: float, threads: int) -> float:
         if not ok:
             cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             continue
-        timed_predict(model, frame)
+        model.timed(frame)
         n += 1
     return n / (time.perf_counter() - t0)
 

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import TESTDATA, print_table, write_json
 
 from edgeplan.backends import BackendOptions, get_backend
+from edgeplan.backends.predict import load_model
 from edgeplan.bench.loadgen import RunSettings, run_scenario
 from edgeplan.data.evaluate import EvalConfig, evaluate
-from edgeplan.data.predict import load_model
 from edgeplan.data.readers import open_dataset
 from edgeplan.models import open_model
 from edgeplan.sizing.calibration import calibration_set

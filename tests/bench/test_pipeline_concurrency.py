@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from edgeplan.backends import BackendOptions, get_backend
+from edgeplan.backends.predict import Predictor
 from edgeplan.bench.concurrency import run_concurrency
 from edgeplan.bench.pipeline import STAGES, run_stages
 from edgeplan.models import open_model
@@ -24,7 +25,7 @@ def sess(fastestdet: Path):
 
 def test_stages_on_a_real_video(sess, testdata: Path) -> None:
     stages, desc, skipped = run_stages(
-        sess, CARD, video=testdata / "videos/car-detection.mp4", frames=30, duration_s=3
+        Predictor(sess, CARD), video=testdata / "videos/car-detection.mp4", frames=30, duration_s=3
     )
     assert set(stages) == set(STAGES) and skipped == 0 and desc.startswith("video:")
     for s in stages.values():
@@ -38,7 +39,7 @@ def test_corrupt_image_is_skipped_and_counted(sess, testdata: Path, tmp_path: Pa
     for p in (testdata / "models/fastestdet/images").glob("*.jpg"):
         shutil.copy(p, tmp_path / p.name)
     (tmp_path / "zz_corrupt.jpg").write_bytes(b"\xff\xd8not a jpeg at all")
-    stages, _, skipped = run_stages(sess, CARD, images=tmp_path, frames=10, duration_s=3)
+    stages, _, skipped = run_stages(Predictor(sess, CARD), images=tmp_path, frames=10, duration_s=3)
     assert skipped >= 1 and stages["infer"].samples == 10
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from edgeplan.backends import BackendOptions
+from edgeplan.backends.predict import load_model
 from edgeplan.data.cascade import evaluate_cascade
 from edgeplan.data.evaluate import EvalConfig, evaluate
-from edgeplan.data.predict import load_model
 from edgeplan.data.tasks import pose_vs_reference, segmentation_miou
 
 OPTS = BackendOptions(threads=2)

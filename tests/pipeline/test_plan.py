@@ -8,9 +8,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from edgeplan.pipeline.run import run_plan
+from edgeplan.spec.agent import AgentConfig
+from edgeplan.spec.loading import load_yaml_model
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = ROOT / "examples/shared-data/fleet.yaml"
@@ -34,10 +35,16 @@ def test_outputs_exist_and_plan_validates_against_its_schema(planned: dict) -> N
     data = json.loads(paths["plan"].read_text())
     jsonschema.validate(data, schema)
     assert paths["md"].read_text().startswith("# edgeplan")
-    agents = sorted((paths["plan"].parent / "agents").glob("*.yaml"))
-    assert [a.stem for a in agents] == ["warehouse"]
-    cfg = yaml.safe_load(agents[0].read_text())
-    assert {c["id"] for c in cfg["cameras"]} == {"aisle-cam", "door-cam"}
+    agents = sorted((paths["plan"].parent / "sites/warehouse/agents").glob("*.yaml"))
+    assert agents, "no agent config for the warehouse"
+    cams = set()
+    for a in agents:
+        cfg = load_yaml_model(a, AgentConfig)  # what `edgeplan agent run` accepts
+        cams |= {c.id for c in cfg.cameras}
+    placed = {
+        d.camera for d in planned["first"]["plan"].decisions if d.chosen and d.chosen.hardware
+    }
+    assert cams == placed
 
 
 def test_models_measured_here_and_devices_projected(planned: dict) -> None:

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from edgeplan.data.predict import load_model
+from edgeplan.backends.predict import load_model
 from edgeplan.data.readers import open_dataset
 from edgeplan.sizing import ort_calibrate as oc
 from edgeplan.sizing.calibration import (

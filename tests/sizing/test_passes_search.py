@@ -71,7 +71,7 @@ def test_resolution_refuses_fixed_shape_graphs_with_the_reason(sizer: Sizer) -> 
 
 def test_resolution_changes_a_fully_convolutional_model(testdata: Path, tmp_path: Path) -> None:
     from edgeplan.backends import BackendOptions, get_backend
-    from edgeplan.data.predict import load_model
+    from edgeplan.backends.predict import load_model
     from edgeplan.models import open_model
 
     card = load_model(testdata / "models/yunet/yunet_n_320_320.onnx").card

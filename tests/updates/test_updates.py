@@ -376,3 +376,60 @@ def test_bundle_url_polled_with_etag_and_tls_control_api(
         api.stop()
         server.should_exit = True
     assert hits[0] == 200 and 304 in hits and hits.count(200) == 1  # downloaded once
+
+
+def test_yunet_n_to_s_update_made_with_its_card_is_promoted(
+    tmp_path: Path, testdata: Path, keys: tuple[Path, Path]
+) -> None:
+    """A good, different model (YuNet s replacing n) made with `bundle create --card` keeps its
+    card in the bundle: the agent decodes it with that card and the trial agrees."""
+    from edgeplan.backends.predict import load_model
+
+    original = testdata / "models/yunet/yunet_s_320_320.onnx"
+    card = tmp_path / "yunet-s.card.yaml"
+    card.write_text(yaml.safe_dump(load_model(original).card.model_dump(mode="json")))
+    # the user's own export of the same network: no built-in card matches its bytes, so only
+    # the card in the bundle says how to preprocess (BGR 0-255, not the inferred /255)
+    m = onnx.load(str(original))
+    m.doc_string = "retrained in-house"
+    yunet_s = tmp_path / "yunet_s_320_320.onnx"
+    onnx.save(m, str(yunet_s))
+    assert "inferred" in load_model(yunet_s).card_source
+    out = tmp_path / "yunet-s.tar"
+    for args in (
+        [
+            "bundle",
+            "create",
+            str(yunet_s),
+            "--version",
+            "s-1",
+            "--out",
+            str(out),
+            "--card",
+            str(card),
+        ],
+        ["bundle", "sign", str(out), "--key", str(keys[0])],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-c", "from edgeplan.cli.main import app; app()", *args],
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stderr
+    manifest = b.verify(out, keys[1])
+    assert manifest["card"] == "yunet_s_320_320.card.yaml" and manifest["card"] in manifest["files"]
+    config = cfg(tmp_path, testdata, keys, min_agreement=0.5)
+    cam = config.cameras[0].model_copy(
+        update={
+            "model": str(testdata / "models/yunet/yunet_n_320_320.onnx"),
+            "source": str(testdata / "videos/asl_gestures/again.mkv"),  # faces in view
+        }
+    )
+    config = config.model_copy(update={"cameras": [cam]})
+    agent = run_with(config, tmp_path, out, 8)
+    steps = [(h["step"], h["ok"], h["note"]) for h in history(agent)]
+    assert ("promote", True) in [(s, ok) for s, ok, _ in steps], steps
+    promoted = next(n for s, ok, n in steps if s == "promote")
+    assert "agreement 0.0" not in promoted and "detection rate x1" in promoted, promoted
+    assert agent.cameras[0].updates.state["active"] == "s-1"  # type: ignore[union-attr]
+    assert agent.cameras[0].updates.state["cards"]["s-1"] == "yunet_s_320_320.card.yaml"  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -100,20 +101,25 @@ class ApiServer:
     def __init__(self, agent: Agent, host: str, port: int) -> None:
         self.port = port or free_port(host)
         tls = agent.cfg.api
-        ssl = (
-            {
-                "ssl_certfile": str(agent.base / tls.tls_cert),
-                "ssl_keyfile": str(agent.base / tls.tls_key),
-            }
-            if tls.tls_cert and tls.tls_key
-            else {}
+        on = bool(tls.tls_cert and tls.tls_key)
+        cfg = uvicorn.Config(
+            make_app(agent),
+            host=host,
+            port=self.port,
+            log_level="warning",
+            ssl_certfile=str(agent.base / tls.tls_cert) if on and tls.tls_cert else None,
+            ssl_keyfile=str(agent.base / tls.tls_key) if on and tls.tls_key else None,
         )
-        cfg = uvicorn.Config(make_app(agent), host=host, port=self.port, log_level="warning", **ssl)
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="api")
 
-    def start(self) -> None:
+    def start(self, timeout_s: float = 15.0) -> None:
+        """Serve in a thread; returns once the socket is listening (so the address printed
+        next is already reachable)."""
         self.thread.start()
+        end = time.monotonic() + timeout_s
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < end:
+            time.sleep(0.02)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -81,7 +81,7 @@ class Escalator:
                 }
             ]
         }
-        url = f"{self.cfg.url.rstrip('/')}/v2/models/{self.cfg.model}/infer"
+        url = f"{(self.cfg.url or '').rstrip('/')}/v2/models/{self.cfg.model}/infer"
         try:
             r = self._client.post(url, json=body)
             r.raise_for_status()

@@ -6,12 +6,13 @@ import json
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgeplan.agent.escalate import Escalator
 from edgeplan.agent.events import Event
 from edgeplan.agent.fallback import FallbackChain
 from edgeplan.agent.gate import MotionGate
@@ -19,55 +20,59 @@ from edgeplan.agent.metrics import Metrics
 from edgeplan.agent.outbox import Outbox
 from edgeplan.agent.sinks import MqttSink, Sink, WebhookSink
 from edgeplan.agent.source import Source
+from edgeplan.errors import ConfigError
 from edgeplan.spec.agent import AgentConfig, CameraConfig
+from edgeplan.updates.manager import UpdateManager
 
 log = logging.getLogger(__name__)
 
 
+def source_path(source: str, base: Path) -> str:
+    """A URL or device as given; a file path relative to the config's folder."""
+    if "://" in source or source.startswith("/dev/"):
+        return source
+    return str(base / source)
+
+
 class CameraRunner:
+    """One camera: reader and worker threads. Implements the update flow's CameraPort."""
+
     def __init__(self, cfg: CameraConfig, base: Path, agent: "Agent") -> None:
-        self.cfg, self.agent, self.m = cfg, agent, agent.metrics
-        src = (
-            cfg.source
-            if "://" in cfg.source or cfg.source.startswith("/dev/")
-            else str(base / cfg.source)
-        )
-        self.source = Source(src, cfg.loop, cfg.fps_cap)
+        self.cfg, self.agent, self.m, self.base = cfg, agent, agent.metrics, base
+        self.camera_id, self.configured_version = cfg.id, cfg.model_version
+        if cfg.source is None:  # agent run refuses this config before it gets here
+            raise ConfigError(f"camera {cfg.id}: no source")
+        self.source = Source(source_path(cfg.source, base), cfg.loop, cfg.fps_cap)
         self.queue: deque[tuple[np.ndarray, float, int]] = deque(maxlen=cfg.queue_size)
         self.cond = threading.Condition()
         self.gate = MotionGate(cfg.motion.min_area_px, cfg.motion.history, cfg.motion.warmup_frames)
-        s = agent.cfg.slo
-        self.base_model = base / cfg.model
-        self.updates = None
-        model_path, self.version = self.base_model, cfg.model_version
+        self.updates: UpdateManager | None = None
+        model, card, self.version = None, None, cfg.model_version
         if agent.cfg.updates is not None:
-            from edgeplan.updates.manager import UpdateManager
-
-            self.updates = UpdateManager(self, agent, base)
-            active, version = self.updates.active_model()
+            self.updates = UpdateManager(agent.cfg.updates, self, agent, base)
+            active, active_card, version = self.updates.active_model()
             if active is not None:  # the promoted version survives restarts
-                model_path, self.version = active, version or self.version
-        self.chain = FallbackChain(
-            model_path,
-            base / cfg.card if cfg.card else None,
-            cfg.backends,
-            cfg.threads,
-            cfg.score_threshold,
-            s.latency_ms_p99,
-            s.max_consecutive_errors,
-            s.recover_after_s,
-            s.window,
-        )
-        self.escalator = None
+                model, card, self.version = active, active_card, version or self.version
+        self.chain = self.new_chain(model, card)
+        self.escalator: Escalator | None = None
         if cfg.escalation is not None:
-            from edgeplan.agent.escalate import Escalator
-
             self.escalator = Escalator(cfg.escalation, self._escalated)
         self.last_frame = 0.0
         self.frames = 0
+        self.frames_in = 0
+        self.dropped: Counter[str] = Counter()
+        self.escalation_candidates = 0
         self.processed = 0
         self.last_degraded_event = 0.0
         self.lat_ms: deque[float] = deque(maxlen=500)
+
+    def _drop(self, reason: str) -> None:
+        self.m.frames_dropped.labels(self.cfg.id, reason).inc()
+        self.dropped[reason] += 1
+
+    def new_chain(self, model: Path | None = None, card: Path | None = None) -> FallbackChain:
+        """This camera's chain, with `model` (and its card) as primary when given."""
+        return FallbackChain.for_camera(self.cfg, self.agent.cfg.slo, self.base, model, card)
 
     def reader(self) -> None:
         idx = 0
@@ -76,7 +81,7 @@ class CameraRunner:
                 frame, decode_ms = self.source.read()
             except Exception as exc:  # a broken stream is reported, never fatal
                 log.warning("camera %s: source error: %s", self.cfg.id, exc)
-                self.m.frames_dropped.labels(self.cfg.id, "decode_error").inc()
+                self._drop("decode_error")
                 time.sleep(0.5)
                 continue
             if frame is None:
@@ -84,9 +89,10 @@ class CameraRunner:
             idx += 1
             self.last_frame = time.time()
             self.m.frames_in.labels(self.cfg.id).inc()
+            self.frames_in += 1
             with self.cond:
                 if len(self.queue) == self.queue.maxlen:
-                    self.m.frames_dropped.labels(self.cfg.id, "queue_full").inc()
+                    self._drop("queue_full")
                 self.queue.append((frame, decode_ms, idx))
                 self.cond.notify()
 
@@ -101,7 +107,7 @@ class CameraRunner:
                 self._process(frame, decode_ms, idx)
             except Exception as exc:  # the agent never crashes on a bad frame
                 log.exception("camera %s frame %d: %s", self.cfg.id, idx, exc)
-                self.m.frames_dropped.labels(self.cfg.id, "processing_error").inc()
+                self._drop("processing_error")
 
     def _process(self, frame: np.ndarray, decode_ms: float, idx: int) -> None:
         cid, ver = self.cfg.id, self.version
@@ -109,7 +115,7 @@ class CameraRunner:
         if self.cfg.motion.enabled:
             moving, area = self.gate.moving(frame)
             if not moving:
-                self.m.frames_dropped.labels(cid, "no_motion").inc()
+                self._drop("no_motion")
                 return
         else:
             moving, area = True, 0.0
@@ -131,9 +137,7 @@ class CameraRunner:
                         note=f"no inference path; motion area {area:.0f} px",
                     )
                 )
-            self.m.frames_dropped.labels(
-                cid, "degraded" if self.chain.degraded else "inference_error"
-            ).inc()
+            self._drop("degraded" if self.chain.degraded else "inference_error")
             return
         total = decode_ms + (time.perf_counter() - t0) * 1000
         for stage, ms in (("decode", decode_ms), *times.items(), ("end_to_end", total)):
@@ -142,7 +146,8 @@ class CameraRunner:
         self.processed += 1
         self.m.frames_processed.labels(cid).inc()
         if dets:
-            labels = self.chain.levels[self.chain.active].model.card.labels  # type: ignore[union-attr]
+            current = self.chain.current
+            labels = current.card.labels if current is not None else None
             for d in dets:
                 if labels and 0 <= d.get("label", -1) < len(labels):
                     d["name"] = labels[d["label"]]
@@ -156,8 +161,15 @@ class CameraRunner:
                 frame_index=idx,
             )
             if self.escalator is not None and self.escalator.uncertain(dets):
-                event.note = "escalated to the cloud tier"
-                self.escalator.submit(frame, {"edge_event_id": event.event_id, "frame_index": idx})
+                self.escalation_candidates += 1
+                refused = self.escalator.submit(
+                    frame, {"edge_event_id": event.event_id, "frame_index": idx}
+                )
+                event.note = (
+                    f"uncertain; not escalated: {refused}"
+                    if refused
+                    else "escalated to the cloud tier"
+                )
             self.agent.emit(event)
 
     def _escalated(self, outcome: str, dets: list | None, context: dict) -> None:
@@ -190,9 +202,11 @@ class CameraRunner:
     def status(self) -> dict[str, Any]:
         age = time.time() - self.last_frame if self.last_frame else None
         lat = np.percentile(self.lat_ms, [50, 99]).tolist() if self.lat_ms else None
+        cur = self.chain.current
         return {
             "camera": self.cfg.id,
-            "model": str(self.chain.model_path),
+            "model": str(cur.file.path if cur else self.chain.model_path),
+            "model_sha256": cur.file.sha256 if cur else None,
             "model_version": self.version,
             "updates": self._update_status(),
             "backend": self.chain.label(),
@@ -200,7 +214,10 @@ class CameraRunner:
             "fallback_level": self.chain.active,
             "last_frame_age_s": age,
             "stalled": age is None or age > self.cfg.stall_s,
+            "frames_in": self.frames_in,
             "frames_processed": self.processed,
+            "frames_dropped": dict(self.dropped),
+            "escalation_candidates": self.escalation_candidates,
             "end_to_end_ms_p50_p99": lat,
             "transitions": self.chain.transitions[-10:],
             "source_reconnects": self.source.reconnects,
@@ -229,6 +246,9 @@ class Agent:
     def emit(self, event: Event) -> None:
         self.metrics.events.labels(event.camera, event.kind).inc()
         self.outbox.put(event)  # written before it is sent
+
+    def count_update(self, camera: str, step: str, outcome: str) -> None:
+        self.metrics.updates.labels(camera, step, outcome).inc()
 
     def dispatcher(self) -> None:
         ob = self.cfg.outbox
@@ -318,6 +338,7 @@ class Agent:
     def status(self) -> dict[str, Any]:
         return {
             "site": self.cfg.site,
+            "device": self.cfg.device,
             "ready": self.ready(),
             "uptime_s": time.time() - self.started,
             "cameras": [c.status() for c in self.cameras],

@@ -12,6 +12,7 @@ import numpy as np
 import edgeplan
 from edgeplan.backends import BackendOptions, backend_for, get_backend
 from edgeplan.backends.common import check_format
+from edgeplan.backends.predict import Predictor
 from edgeplan.bench.coldstart import measure_cold_start
 from edgeplan.bench.concurrency import run_concurrency
 from edgeplan.bench.energy import EnergyMeter
@@ -26,6 +27,7 @@ from edgeplan.models.analysis import analyse
 from edgeplan.models.card import card_for_session, session_input_hw
 from edgeplan.models.files import open_model
 from edgeplan.models.preprocess import preprocess
+from edgeplan.records.accuracy import Metric
 from edgeplan.records.provenance import host_fingerprint, measured
 from edgeplan.records.types import CharacterisationRecord, ScenarioResult
 
@@ -169,8 +171,7 @@ def characterise(
 
     progress("pipeline stages: decode -> preprocess -> infer -> postprocess")
     stages, stage_desc, skipped = run_stages(
-        session,
-        card,
+        Predictor(session, card),
         images=cfg.images,
         video=cfg.video,
         frames=cfg.stage_frames,
@@ -196,7 +197,8 @@ def characterise(
         timings, static, measure_host_peaks(), stages["infer"].latency_ms_p50
     )
 
-    accuracy, accuracy_dataset = (), None
+    accuracy: tuple[Metric, ...] = ()
+    accuracy_dataset = None
     if cfg.data is not None:
         progress(f"accuracy on {cfg.data}")
         acc = evaluate(

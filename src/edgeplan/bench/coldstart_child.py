@@ -14,7 +14,7 @@ def _rss_mib() -> float:
 
 def _gpu_memory_mib() -> float | None:
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
 
         pynvml.nvmlInit()
         handle = pynvml.nvmlDeviceGetHandleByIndex(0)

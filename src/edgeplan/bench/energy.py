@@ -7,6 +7,7 @@ rails), NVML. When none is readable the report says so; a watt is never invented
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from edgeplan.records.types import EnergyReport
@@ -27,6 +28,14 @@ def _int(path: Path) -> int | None:
         return None
 
 
+def _scaled(f: Path, scale: float, zero_is_none: bool = False) -> float | None:
+    """A counter file's integer value times `scale` (None when unreadable)."""
+    v = _int(f)
+    if v is None or (zero_is_none and v == 0):
+        return None
+    return v * scale
+
+
 def rapl_counters(root: Path = Path("/")) -> list[Counter]:
     """Top-level RAPL packages (intel-rapl:N), energy_uj in microjoules."""
     out = []
@@ -35,7 +44,7 @@ def rapl_counters(root: Path = Path("/")) -> list[Counter]:
         if _int(f) is None:
             continue  # present but unreadable (permissions): not a counter we can use
         name = (zone / "name").read_text().strip() if (zone / "name").exists() else zone.name
-        out.append(Counter(f"rapl:{name}", lambda f=f: (v / 1e6) if (v := _int(f)) else None))
+        out.append(Counter(f"rapl:{name}", partial(_scaled, f, 1e-6, zero_is_none=True)))
     return out
 
 
@@ -62,12 +71,7 @@ def hwmon_counters(root: Path = Path("/")) -> list[Counter]:
         label = (hw / "name").read_text().strip() if (hw / "name").exists() else hw.name
         for f in sorted(hw.glob("energy*_input")):
             if _int(f) is not None:
-                out.append(
-                    Counter(
-                        f"hwmon:{label}:{f.name}",
-                        lambda f=f: (v / 1e6) if (v := _int(f)) is not None else None,
-                    )
-                )
+                out.append(Counter(f"hwmon:{label}:{f.name}", partial(_scaled, f, 1e-6)))
         if not any(c.name.startswith(f"hwmon:{label}:") for c in out):
             for f in sorted(hw.glob("power*_input")):
                 if _int(f) is not None:
@@ -78,7 +82,7 @@ def hwmon_counters(root: Path = Path("/")) -> list[Counter]:
 def nvml_counters() -> list[Counter]:
     """NVML total energy (mJ) of GPU 0, when pynvml and a GPU are present."""
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
 
         pynvml.nvmlInit()
         h = pynvml.nvmlDeviceGetHandleByIndex(0)

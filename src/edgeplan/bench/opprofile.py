@@ -11,12 +11,15 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal, cast
 
 import numpy as np
 
 from edgeplan.backends.base import OpTiming
 from edgeplan.models.analysis import StaticAnalysis
 from edgeplan.records.types import OpTime
+
+Verdict = Literal["compute-bound", "memory-bound", "overhead-bound", "unknown"]
 
 # Runtime op names -> a common class so static (graph) and measured (runtime) ops can be joined.
 _CLASS = {
@@ -141,7 +144,7 @@ def summarise_ops(
                 share_pct=100 * ms / total,
                 macs=macs,
                 bytes_moved=nbytes,
-                verdict=_verdict(macs, nbytes, ms, calls_by[op_type], peaks),
+                verdict=cast(Verdict, _verdict(macs, nbytes, ms, calls_by[op_type], peaks)),
             )
         )
     rows.sort(key=lambda r: -r.time_ms)

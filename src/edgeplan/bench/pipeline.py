@@ -11,13 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeplan.backends.base import Session
+from edgeplan.backends.predict import Predictor
 from edgeplan.bench.inputs import VideoFrames, decode_image, read_images
 from edgeplan.bench.stats import latency_stats
-from edgeplan.models.decoders import get_decoder
-from edgeplan.models.preprocess import preprocess
 from edgeplan.records.types import LatencyStats
-from edgeplan.spec.modelcard import ModelCard
 
 log = logging.getLogger(__name__)
 STAGES = ("decode", "preprocess", "infer", "postprocess", "end_to_end")
@@ -70,8 +67,7 @@ def _synthetic_source(hw: tuple[int, int]) -> Iterator[tuple[str, float, np.ndar
 
 
 def run_stages(
-    session: Session,
-    card: ModelCard,
+    model: Predictor,
     *,
     images: Path | None = None,
     video: Path | None = None,
@@ -86,13 +82,11 @@ def run_stages(
     elif video is not None:
         source, desc = _video_source(video), f"video:{video}"
     else:
-        hw = (card.input.height_px, card.input.width_px)
+        hw = (model.card.input.height_px, model.card.input.width_px)
         source, desc = (
             _synthetic_source(hw),
             f"synthetic JPEG {hw[1]}x{hw[0]} (no --images/--video)",
         )
-    decoder = get_decoder(card.decoder)
-    name = session.input_names[0]
     times: dict[str, list[float]] = {s: [] for s in STAGES}
     skipped, done = 0, 0
     deadline = None
@@ -103,18 +97,12 @@ def run_stages(
             if skipped > 10 * max(done, 1):
                 break
             continue
-        t0 = time.perf_counter()
-        x = preprocess(frame, card.input)
-        t1 = time.perf_counter()
-        out = session.run({name: x})
-        t2 = time.perf_counter()
-        decoder(out, card, frame.shape[:2])
-        t3 = time.perf_counter()
+        _, stage_ms = model.timed(frame)
         done += 1
         if done <= warmup:
             continue
         deadline = deadline or time.perf_counter() + duration_s
-        pre, inf, post = (t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000
+        pre, inf, post = stage_ms["preprocess"], stage_ms["infer"], stage_ms["postprocess"]
         for stage, ms in zip(
             STAGES, (decode_ms, pre, inf, post, decode_ms + pre + inf + post), strict=True
         ):

@@ -29,7 +29,7 @@ def latency_stats(samples_ms: Sequence[float]) -> LatencyStats:
 def windows(t_s: Sequence[float], lat_ms: Sequence[float], window_s: float) -> list[Window]:
     """Split (time since start, latency) samples into fixed windows; empty windows are skipped."""
     t, lat = np.asarray(t_s), np.asarray(lat_ms)
-    out = []
+    out: list[Window] = []
     if t.size == 0:
         return out
     edges = np.arange(0.0, float(t.max()) + window_s, window_s)

@@ -33,7 +33,8 @@ def analyse_sustained(
     p50s = np.array([w.latency_ms_p50 for w in ws])
     spread = float((p50s.max() - p50s.min()) / np.median(p50s)) if len(p50s) else 0.0
     starts = [w.start_s for w in ws]
-    mhz = temps = ()
+    mhz: tuple[float, ...] = ()
+    temps: tuple[float, ...] = ()
     if sensors is not None:
         mhz = _per_window([(t, m) for t, m, _ in sensors.samples], starts, width)
         temps = _per_window([(t, c) for t, _, c in sensors.samples], starts, width)

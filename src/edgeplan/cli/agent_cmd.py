@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgeplan.cli.output import console
+from edgeplan.errors import ConfigError
 from edgeplan.spec.agent import AgentConfig
 from edgeplan.spec.loading import load_yaml_model
 
@@ -24,6 +25,23 @@ def run(
     from edgeplan.agent.runtime import Agent
 
     cfg = load_yaml_model(config, AgentConfig)
+    missing = [f"cameras[{i}] ({c.id})" for i, c in enumerate(cfg.cameras) if c.source is None]
+    if missing:
+        raise ConfigError(
+            f"{config}: {', '.join(missing)}: no video source. The fleet gave none: set "
+            "`source:` (a file, an rtsp:// URL or /dev/videoN) on the camera here, or on the "
+            "camera in fleet.yaml and re-plan."
+        )
+    no_url = [
+        f"cameras[{i}].escalation.url ({c.id})"
+        for i, c in enumerate(cfg.cameras)
+        if c.escalation is not None and not c.escalation.url
+    ]
+    if no_url:
+        raise ConfigError(
+            f"{config}: {', '.join(no_url)}: no cloud endpoint for escalations. Set it here, or "
+            "set `endpoint:` on the cloud option in fleet.yaml and re-plan."
+        )
     agent = Agent(cfg, config.parent)
     api = ApiServer(agent, cfg.api.host, cfg.api.port)
     stop = threading.Event()
@@ -72,8 +90,11 @@ def export_records(
             host=host_fingerprint(),
             backend=cam["backend"],
             model_path=cam["model"],
+            model_sha256=cam.get("model_sha256") or "",
             harness={"agent": url, "model_version": cam["model_version"]},
         )
+        esc = cam.get("escalations")
+        processed = max(cam["frames_processed"], 1)
         key = hashlib.sha256(
             f"{status['site']}{cam['camera']}{prov.timestamp_utc}".encode()
         ).hexdigest()
@@ -81,23 +102,34 @@ def export_records(
             ProductionRecord(
                 record_id=key[:16],
                 cache_key=key,
+                model_sha256=cam.get("model_sha256") or "",
                 model_path=cam["model"],
                 backend=cam["backend"],
+                device_id=status.get("device"),
                 site=status["site"],
                 camera=cam["camera"],
                 latency_ms_p50=lat[0],
                 latency_ms_p99=lat[1],
                 throughput_fps=cam["frames_processed"] / max(status["uptime_s"], 1e-9),
+                frames_in=cam.get("frames_in", 0),
                 frames_processed=cam["frames_processed"],
+                frames_dropped=cam.get("frames_dropped", {}),
                 uptime_s=status["uptime_s"],
                 fallback_transitions=len(cam["transitions"]),
-                escalations=cam.get("escalations"),
+                escalations=esc,
+                escalation_rate=(
+                    cam.get("escalation_candidates", 0) / processed if esc is not None else None
+                ),
                 provenance=prov,
             )
         )
     with RecordStore(store) as st:
         for r in records:
             st.put(r)
-        console.print(f"wrote {len(records)} production record(s) to {st.path}")
+        console.print(
+            f"wrote {len(records)} production record(s) to {st.path}"
+            + (f" as measured on {status['device']}" if status.get("device") else ""),
+            highlight=False,
+        )
     if json_out:
         json_out.write_text(json.dumps([r.model_dump(mode="json") for r in records], indent=2))

@@ -3,12 +3,15 @@
 import json
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
 import typer
 
 from edgeplan.backends import BackendOptions, backend_for, get_backend
+from edgeplan.backends.base import Device, PerfHint, Precision
 from edgeplan.bench.characterise import CharacteriseConfig, cache_key, record_json
 from edgeplan.bench.characterise import characterise as run_characterise
+from edgeplan.bench.loadgen import Scenario
 from edgeplan.cli.output import console, quiet_third_party
 from edgeplan.cli.progress import step_progress
 from edgeplan.cli.render import summary_tables
@@ -87,16 +90,19 @@ def characterise(
         raise ConfigError("give --images or --video, not both")
     options = BackendOptions(
         threads=threads,
-        device=device,
-        precision=precision,  # type: ignore[arg-type]
-        performance_hint=perf_hint,
-    )  # type: ignore[arg-type]
+        device=cast(Device, device),  # checked against the allowed values above
+        precision=cast(Precision, precision),
+        performance_hint=cast(PerfHint, perf_hint),
+    )
     cfg = CharacteriseConfig(
         model=model,
         backend=backend.value if backend else None,
         options=options,
         card=card,
-        scenarios=tuple(dict.fromkeys(["SingleStream", *(s.value for s in scenario)])),  # type: ignore[arg-type]
+        scenarios=cast(
+            tuple[Scenario, ...],
+            tuple(dict.fromkeys(["SingleStream", *(s.value for s in scenario)])),
+        ),
         duration_s=duration_s,
         min_queries=min_queries,
         images=images,
@@ -129,7 +135,8 @@ def _cached(cfg: CharacteriseConfig, store: Path | None) -> CharacterisationReco
     model = open_model(cfg.model)
     backend = get_backend(cfg.backend) if cfg.backend else backend_for(model)
     with RecordStore(store) as st:
-        return st.find_cached(cache_key(model.sha256, backend.name, cfg.options, cfg))
+        rec = st.find_cached(cache_key(model.sha256, backend.name, cfg.options, cfg))
+    return rec if isinstance(rec, CharacterisationRecord) else None
 
 
 def _finish(

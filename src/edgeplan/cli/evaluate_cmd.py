@@ -14,6 +14,7 @@ from edgeplan.data.cascade import evaluate_cascade
 from edgeplan.data.evaluate import EvalConfig
 from edgeplan.data.evaluate import evaluate as run_evaluate
 from edgeplan.errors import ConfigError
+from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
 from edgeplan.records.store import RecordStore
 
 FORMATS = ("auto", "imagenet", "coco", "yolo", "folder")
@@ -84,20 +85,19 @@ def evaluate(
                 bar.advance(task)
 
         t0 = time.perf_counter()
-        if cascade is not None:
-            record = evaluate_cascade(
-                cfg, cascade, cloud_backend, accuracy_floor, progress=progress
-            )
-        else:
-            record = run_evaluate(cfg, progress)
+        record: AccuracyRecord | CascadeRecord = (
+            evaluate_cascade(cfg, cascade, cloud_backend, accuracy_floor, progress=progress)
+            if cascade is not None
+            else run_evaluate(cfg, progress)
+        )
     with RecordStore(store) as st:
         st.put(record)
         path = st.path
-    if cascade is not None:
-        console.print(cascade_table(record))  # type: ignore[arg-type]
+    if isinstance(record, CascadeRecord):
+        console.print(cascade_table(record))
     else:
-        console.print(accuracy_table(record))  # type: ignore[arg-type]
-        for p in record.problems:  # type: ignore[union-attr]
+        console.print(accuracy_table(record))
+        for p in record.problems:
             console.print(f"[yellow]skipped:[/] {p}", highlight=False)
     console.print(
         f"record [bold]{record.record_id}[/] in {path} ({time.perf_counter() - t0:.1f} s); "

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from rich.console import Console
 
@@ -35,7 +35,7 @@ class _ConsoleHandler(logging.Handler):
         )
 
 
-def _terminal(stream: Any, fd: int, saved: dict[int, int]) -> IO[str]:
+def _terminal(stream: IO[str], fd: int, saved: dict[int, int]) -> IO[str]:
     """A stream to the terminal that survives fd `fd` being pointed at the log: a duplicate of
     the fd when `stream` writes to it, else `stream` itself (a test runner's buffer)."""
     try:
@@ -44,7 +44,7 @@ def _terminal(stream: Any, fd: int, saved: dict[int, int]) -> IO[str]:
         real = False
     if real and fd in saved:
         return os.fdopen(os.dup(saved[fd]), "w", buffering=1, encoding="utf-8")
-    return stream  # type: ignore[no-any-return]
+    return stream
 
 
 @contextmanager

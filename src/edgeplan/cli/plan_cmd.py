@@ -18,11 +18,20 @@ def plan(
     store: Path | None = typer.Option(None, help="Records store (default ~/.cache/edgeplan)."),
     quick: bool = typer.Option(False, "--quick", help="Short measurements; the report says so."),
     catalogue: Path | None = typer.Option(None, help="CSV adding or overriding catalogue rows."),
+    previous: Path | None = typer.Option(
+        None, help="A previous plan.json to compare with (default: OUT/plan.json if present)."
+    ),
+    sign_key: Path | None = typer.Option(
+        None, help="Ed25519 private key: sign bundles of each site's models (keys generate)."
+    ),
 ) -> None:
-    """Validate the fleet, characterise and evaluate its models on this host (cached), project
-    onto devices not owned, plan, and write plan.json, report.html, report.md and
-    agents/<site>.yaml."""
-    res = run_with_progress(fleet, out, store, quick, catalogue)
+    """Validate the fleet, gather evidence (records measured on devices and in production,
+    cascades, this host's measurements, projections; cached), plan, say what changed since the
+    previous plan, and write plan.json, report.html, report.md and sites/<site>/ (agent configs
+    that `edgeplan agent run` takes as written, with their models)."""
+    res = run_with_progress(
+        fleet, out, store, quick, catalogue, previous=previous, sign_key=sign_key
+    )
     show(res)
 
 
@@ -33,13 +42,16 @@ def run_with_progress(
     quick: bool,
     catalogue: Path | None,
     full_hint: str = "rerun without `--quick`",
+    previous: Path | None = None,
+    sign_key: Path | None = None,
 ) -> dict:
     """The plan with a progress display; third-party output goes to `OUT/edgeplan.log`."""
+    out.mkdir(parents=True, exist_ok=True)
     with (
         quiet_third_party(out / "edgeplan.log") as log,
         step_progress(console, "planning") as progress,
     ):
-        res = run_plan(fleet, out, store, quick, catalogue, progress, full_hint)
+        res = run_plan(fleet, out, store, quick, catalogue, progress, full_hint, previous, sign_key)
     return {**res, "log": log}
 
 
@@ -88,11 +100,23 @@ def show(res: dict) -> None:
         highlight=False,
     )
     console.print(decisions_table(p))
+    for c in p.changes:
+        console.print(
+            f"[bold yellow]changed[/] {c.camera}: {c.before} -> [bold]{c.after}[/]",
+            highlight=False,
+        )
+        for b in c.because:
+            console.print(f"  because {b}", highlight=False)
+    for n in res["run"].get("notes", []):
+        console.print(f"[yellow]note:[/] {n}", highlight=False)
     console.print(res["run"]["cache"], highlight=False)
     for line in res["run"]["cache_stats"]["lines"]:
         console.print(f"  [dim]{line}[/]", highlight=False)
     for k, path in res["paths"].items():
         console.print(f"{k:6s} {path}", highlight=False)
+    for site in res.get("sites", []):
+        agents = ", ".join(p.name for p in site.agents.values()) or "no agent"
+        console.print(f"site   {site.folder} ({agents})", highlight=False)
     if res.get("log"):
         console.print(f"log    {res['log']} (third-party output)", highlight=False)
     console.print(

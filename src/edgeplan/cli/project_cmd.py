@@ -20,6 +20,7 @@ from edgeplan.projection.batch import (
 from edgeplan.projection.calibrate import calibrate
 from edgeplan.projection.profile import from_analysis, from_facts
 from edgeplan.projection.project import project as run_project
+from edgeplan.records.precedence import best
 from edgeplan.records.store import RecordStore
 
 PRECISIONS = ("int8", "fp16", "fp32")
@@ -104,22 +105,29 @@ def _profile(model: str, cat, cal):
 
 
 def _on_device(store: Path | None, sha: str, device: str) -> dict | None:
+    """The strongest evidence measured for this model on this device, by the one precedence
+    rule (records.precedence): on the device itself, then in production."""
     with RecordStore(store) as st:
-        for r in st.all():
-            if (
-                r.kind == "characterisation"
-                and r.model_sha256 == sha
-                and r.device_id == device
-                and r.provenance.source == "measured-on-device"
-            ):
-                return {
-                    "record_id": r.record_id,
-                    "latency_ms_p50": r.latency_ms_p50,
-                    "latency_ms_p99": r.latency_ms_p99,
-                    "throughput_fps": r.throughput_fps,
-                    "source": "measured-on-device",
-                }
-    return None
+        pool = [
+            r
+            for r in [
+                *st.of_kind("characterisation", "measured-on-device"),
+                *st.of_kind("production"),
+            ]
+            if r.model_sha256 == sha
+            and getattr(r, "device_id", None) == device
+            and getattr(r, "latency_ms_p99", None) is not None
+        ]
+    r = best(pool, lambda x: x.provenance.source, lambda x: x.provenance.timestamp_utc)
+    if r is None:
+        return None
+    return {
+        "record_id": r.record_id,
+        "latency_ms_p50": getattr(r, "latency_ms_p50", None),
+        "latency_ms_p99": getattr(r, "latency_ms_p99", None),
+        "throughput_fps": getattr(r, "throughput_fps", None),
+        "source": r.provenance.source,
+    }
 
 
 def _print(results: list[dict], name: str, precision: str) -> None:
@@ -145,7 +153,7 @@ def _print(results: list[dict], name: str, precision: str) -> None:
         src = "projected"
         if m:
             lat = f"p50 {m['latency_ms_p50']:.2f} / p99 {m['latency_ms_p99']:.2f}"
-            src = f"measured-on-device ({m['record_id']}) supersedes"
+            src = f"{m['source']} ({m['record_id']}) supersedes"
         t.add_row(
             p["device"],
             "yes" if p["deployable"] else "no",

@@ -10,19 +10,29 @@ from edgeplan.bench.characterise import record_json
 from edgeplan.cli.output import console
 from edgeplan.cli.render import summary_tables
 from edgeplan.cli.render_accuracy import accuracy_table, cascade_table
+from edgeplan.errors import StoreError
 from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
-from edgeplan.records.store import RecordStore
+from edgeplan.records.store import Record, RecordStore
+from edgeplan.records.types import CharacterisationRecord
 
 app = typer.Typer(help="Inspect and export stored measurement records.", no_args_is_help=True)
 STORE = typer.Option(None, help="Records store (default ~/.cache/edgeplan or $EDGEPLAN_STORE).")
 
 
-def render_any(record: object) -> list[Table]:
+def render_any(record: Record) -> list[Table]:
     if isinstance(record, AccuracyRecord):
         return [accuracy_table(record)]
     if isinstance(record, CascadeRecord):
         return [cascade_table(record)]
-    return summary_tables(record)  # type: ignore[arg-type]
+    if isinstance(record, CharacterisationRecord):
+        return summary_tables(record)
+    t = Table(title=f"{record.kind} record {record.record_id} ({record.provenance.source})")
+    t.add_column("field")
+    t.add_column("value", overflow="fold")
+    for k, v in record.model_dump(mode="json").items():
+        if k not in ("provenance", "kind", "record_id", "cache_key"):
+            t.add_row(k, json.dumps(v) if isinstance(v, dict | list) else str(v))
+    return [t]
 
 
 @app.command("list")
@@ -93,27 +103,47 @@ def export(
 
 @app.command("import")
 def import_records(
-    file: Path = typer.Argument(..., help="JSON written by `characterise --json` (or an export)."),
-    device: str = typer.Option(..., help="Catalogue id of the device it was measured on."),
+    file: Path = typer.Argument(
+        ...,
+        help="JSON written by `characterise --json`, `agent "
+        "export-records --json` or `records export`.",
+    ),
+    device: str | None = typer.Option(
+        None,
+        help="Catalogue id of the device the records were measured on: characterisation "
+        "records become `measured-on-device`, production records are tagged with it.",
+    ),
     store: Path | None = STORE,
 ) -> None:
-    """Import records measured by `edgeplan characterise` on the device itself: they supersede
-    projections for that device (`source: measured-on-device`)."""
+    """Import records into the store. With --device, a characterisation measured on the device
+    itself supersedes projections for that device; production records (`agent export-records`)
+    already name their device and outrank projections too."""
     from edgeplan.catalogue import load_catalogue
     from edgeplan.errors import DataError
     from edgeplan.records.store import parse_record
 
-    load_catalogue().device(device)  # a clear error for an unknown device id
+    if device is not None:
+        load_catalogue().device(device)  # a clear error for an unknown device id
     try:
         data = json.loads(file.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise DataError(f"{file}: not a readable records JSON ({exc})") from exc
     items = data if isinstance(data, list) else [data]
     with RecordStore(store) as st:
-        for item in items:
-            rec = parse_record(item)
-            if rec.kind != "characterisation":
-                continue
-            prov = rec.provenance.model_copy(update={"source": "measured-on-device"})
-            st.put(rec.model_copy(update={"device_id": device, "provenance": prov}))
-            console.print(f"imported {rec.record_id} as measured-on-device on {device}")
+        for n, item in enumerate(items):
+            try:
+                rec = parse_record(item)
+            except (ValueError, StoreError) as exc:
+                first = str(exc).splitlines()[0]
+                raise DataError(f"{file}: item {n}: not a record ({first})") from exc
+            if device is not None and rec.kind == "characterisation":
+                prov = rec.provenance.model_copy(update={"source": "measured-on-device"})
+                rec = rec.model_copy(update={"device_id": device, "provenance": prov})
+            elif device is not None and rec.kind == "production":
+                rec = rec.model_copy(update={"device_id": device})
+            st.put(rec)
+            on = f" on {getattr(rec, 'device_id', None)}" if getattr(rec, "device_id", None) else ""
+            console.print(
+                f"imported {rec.kind} {rec.record_id} as {rec.provenance.source}{on}",
+                highlight=False,
+            )

@@ -83,17 +83,17 @@ def summary_tables(r: CharacterisationRecord) -> list[Table]:
             s.scenario,
             "yes" if s.valid else "no",
             str(s.queries),
-            _f(lat and lat.latency_ms_p50),
-            _f(lat and lat.latency_ms_p90),
-            _f(lat and lat.latency_ms_p99),
+            _f(lat.latency_ms_p50 if lat else None),
+            _f(lat.latency_ms_p90 if lat else None),
+            _f(lat.latency_ms_p99 if lat else None),
             _f(s.throughput_fps, 1),
             note,
         )
     st = Table(title=f"pipeline stages on {r.stage_input}")
     for c in ("stage", "p50 ms", "p99 ms", "samples"):
         st.add_column(c)
-    for name, s in r.stages.items():
-        st.add_row(name, _f(s.latency_ms_p50), _f(s.latency_ms_p99), str(s.samples))
+    for name, stage in r.stages.items():
+        st.add_row(name, _f(stage.latency_ms_p50), _f(stage.latency_ms_p99), str(stage.samples))
     ops = Table(title="top ops by measured time")
     for c in ("op type", "calls", "ms/inference", "share %", "MMACs", "verdict"):
         ops.add_column(c)
@@ -113,13 +113,13 @@ def summary_tables(r: CharacterisationRecord) -> list[Table]:
         )
         for c in ("stream", "achieved fps", "processed", "dropped", "p99 ms"):
             cc.add_column(c)
-        for s in r.concurrency.streams:
+        for stream in r.concurrency.streams:
             cc.add_row(
-                str(s.stream),
-                _f(s.achieved_fps, 1),
-                str(s.frames_processed),
-                str(s.frames_dropped),
-                _f(s.latency_ms_p99),
+                str(stream.stream),
+                _f(stream.achieved_fps, 1),
+                str(stream.frames_processed),
+                str(stream.frames_dropped),
+                _f(stream.latency_ms_p99),
             )
         tables.append(cc)
     if r.top_ops:

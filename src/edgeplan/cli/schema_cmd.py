@@ -3,13 +3,19 @@
 import json
 
 import typer
+from pydantic import BaseModel
 
 from edgeplan.planning.output import Plan
 from edgeplan.spec.agent import AgentConfig
 from edgeplan.spec.fleet import Fleet
 from edgeplan.spec.modelcard import ModelCard
 
-SCHEMAS = {"fleet": Fleet, "agent": AgentConfig, "card": ModelCard, "plan": Plan}
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "fleet": Fleet,
+    "agent": AgentConfig,
+    "card": ModelCard,
+    "plan": Plan,
+}
 
 
 def schema_json(which: str) -> str:

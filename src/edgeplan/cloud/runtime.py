@@ -12,7 +12,7 @@ from mlserver.codecs import StringCodec
 from mlserver.types import InferenceRequest, InferenceResponse, ResponseOutput
 
 from edgeplan.backends import BackendOptions
-from edgeplan.data.predict import LoadedModel, load_model
+from edgeplan.backends.predict import LoadedModel, load_model
 
 
 class EdgeplanRuntime(MLModel):

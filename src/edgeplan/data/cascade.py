@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from edgeplan.backends import BackendOptions
+from edgeplan.backends.predict import load_model
 from edgeplan.data.evaluate import DETECTION_TASKS, MAX_DETS, EvalConfig, _metric
 from edgeplan.data.metrics import bootstrap_mean, coco_map
-from edgeplan.data.predict import frames, load_model
+from edgeplan.data.predict import frames
 from edgeplan.data.readers import open_dataset
 from edgeplan.errors import ConfigError, DataError
 from edgeplan.records.accuracy import CascadeBand, CascadeRecord, Metric
@@ -76,6 +77,14 @@ def _detection_bands(
     )
 
 
+def cascade_cache_key(
+    edge_sha: str, cloud_sha: str, dataset_sha: str, limit: int | None, band_low: float = 0.3
+) -> str:
+    """Content hash of everything that changes a cascade's figures."""
+    blob = json.dumps([edge_sha, cloud_sha, dataset_sha, limit, band_low])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def evaluate_cascade(
     cfg: EvalConfig,
     cloud: Path,
@@ -129,9 +138,7 @@ def evaluate_cascade(
         ]
     ok = [b for b in bands if b.meets_floor]
     cheapest = min(ok, key=lambda b: (b.escalation_rate, -b.cascade.value)) if ok else None
-    key = hashlib.sha256(
-        json.dumps([edge.file.sha256, cld.file.sha256, ds.sha256(), cfg.limit, band_low]).encode()
-    ).hexdigest()
+    key = cascade_cache_key(edge.file.sha256, cld.file.sha256, ds.sha256(), cfg.limit, band_low)
     prov = measured(
         backend=edge.backend,
         model_sha256=edge.file.sha256,

@@ -5,15 +5,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 import edgeplan
 from edgeplan.backends import BackendOptions
+from edgeplan.backends.predict import LoadedModel, load_model
 from edgeplan.data import agreement as agr
 from edgeplan.data.metrics import MetricValue, bootstrap_mean, coco_map, topk_correct
-from edgeplan.data.predict import LoadedModel, frames, load_model
+from edgeplan.data.predict import frames
 from edgeplan.data.readers import CocoJson, Dataset, YoloTxt, open_dataset
 from edgeplan.errors import ConfigError, DataError
 from edgeplan.records.accuracy import AccuracyRecord, Metric
@@ -146,7 +147,7 @@ def evaluate(
         for m in (model, ref):
             m.card = m.card.model_copy(update={"score_threshold": 0.5})
         values = _agreement(model, ref, ds, cfg, tick)
-        figure = "agreement"
+        figure: Literal["accuracy", "agreement"] = "agreement"
     elif model.card.task == "classification":
         values, figure = _classification(model, ds, cfg, tick), "accuracy"
     elif model.card.task in DETECTION_TASKS:

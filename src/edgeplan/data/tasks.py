@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgeplan.backends.predict import LoadedModel
 from edgeplan.data.metrics import keypoint_errors, miou
-from edgeplan.data.predict import LoadedModel
 from edgeplan.errors import DataError
 
 

@@ -105,3 +105,39 @@ def face_frames(out: Path, n: int = 24, seed: int = 1, size: tuple[int, int] = (
             bg[py : py + fh, px : px + fw] = f
         cv2.imwrite(str(out / f"{i:04d}.png"), bg)
     return out
+
+
+def _read_path(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(path)
+    return img
+
+
+def render_clip(out: Path, kind: str, seconds: float = 8.0, fps: int = 10) -> Path:
+    """A short camera clip (MJPEG .avi, readable by every OpenCV build) made from the demo frames:
+    `labels` pans across rendered shipping labels, `faces` cycles through the face composites.
+    Consecutive frames differ, so a motion gate lets them through."""
+    if out.is_file() and out.stat().st_size > 0:
+        return out
+    work = out.parent / f".{out.stem}-frames"
+    folder = (
+        render_labels(work / "labels", n=12) / "images"
+        if kind == "labels"
+        else face_frames(work / "faces", n=12)
+    )
+    stills = [_read_path(p) for p in sorted(folder.glob("*.png"))]
+    h, w = 360, 640
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".tmp.avi")
+    fourcc = cv2.VideoWriter.fourcc(*"MJPG")
+    writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
+    n = int(seconds * fps)
+    for i in range(n):
+        still = stills[(i // fps) % len(stills)]
+        shift = int((i % fps) * 4)  # a slow pan: every frame moves
+        big = cv2.resize(still, (w + 40, h + 24))
+        writer.write(big[shift // 4 : shift // 4 + h, shift : shift + w])
+    writer.release()
+    tmp.replace(out)
+    return out

@@ -10,7 +10,7 @@ import yaml
 from edgeplan.models.analysis import StaticAnalysis
 from edgeplan.models.files import ModelFile
 from edgeplan.spec.loading import load_yaml_model
-from edgeplan.spec.modelcard import InputSpec, ModelCard
+from edgeplan.spec.modelcard import ModelCard
 
 
 def card_path_for(model: ModelFile) -> Path:
@@ -94,16 +94,21 @@ def infer_card(
     h, w = h or 320, w or 320
     task, decoder = _guess_decoder(output_shapes)
     quantised = input_dtype in ("uint8", "int8")
-    spec = InputSpec(
-        height_px=h,
-        width_px=w,
-        layout=layout,
-        dtype=input_dtype,  # type: ignore[arg-type]
-        scale=1.0 if quantised else 1.0 / 255.0,
-    )
     label_offset = 1 if output_shapes and any(s[-1] == 1001 for s in output_shapes.values()) else 0
-    return ModelCard(
-        task=task, input=spec, decoder=decoder, label_offset=label_offset, inferred=True
+    return ModelCard.model_validate(
+        {
+            "task": task,
+            "input": {
+                "height_px": h,
+                "width_px": w,
+                "layout": layout,
+                "dtype": input_dtype,
+                "scale": 1.0 if quantised else 1.0 / 255.0,
+            },
+            "decoder": decoder,
+            "label_offset": label_offset,
+            "inferred": True,
+        }
     )
 
 

@@ -3,16 +3,17 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from edgeplan.backends import BackendOptions, available_backends, get_backend
 from edgeplan.bench.characterise import CharacteriseConfig, cache_key, characterise
 from edgeplan.data.evaluate import EvalConfig, eval_cache_key, evaluate
 from edgeplan.data.readers import open_dataset
 from edgeplan.models.files import open_model
-from edgeplan.progress import Progress
-from edgeplan.records.accuracy import AccuracyRecord
+from edgeplan.progress import Progress, prefixed
+from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
 from edgeplan.records.store import RecordStore
 from edgeplan.records.types import CharacterisationRecord
 from edgeplan.sizing.calibration import eval_limit
@@ -29,15 +30,18 @@ class CacheStats:
     lines: list[str] = field(default_factory=list)
 
 
+R = TypeVar("R", CharacterisationRecord, AccuracyRecord, CascadeRecord)
+
+
 def cached_or_measure(
     store: RecordStore,
     key: str,
-    kind: type,
+    kind: type[R],
     stats: CacheStats,
     what: str,
-    measure: Callable[[], Any],
+    measure: Callable[[], R],
     progress: Progress,
-) -> Any:
+) -> R:
     """The stored record with this cache key, or a fresh measurement stored with its wall time
     (so a later reuse can say how much time it saved)."""
     rec = store.find_cached(key)
@@ -64,11 +68,8 @@ def cached_or_measure(
 def _backends_for(path: Path) -> list[str]:
     fmt = open_model(path).format
     have = available_backends()
-    return [
-        n
-        for n in ("onnxruntime", "openvino", "litert")
-        if n in have and fmt in get_backend(n).capabilities.formats
-    ][:2]
+    names: list[str] = ["onnxruntime", "openvino", "litert"]
+    return [n for n in names if n in have and fmt in get_backend(n).capabilities.formats][:2]
 
 
 def host_records(
@@ -93,6 +94,7 @@ def host_records(
             profile_runs=5 if quick else 20,
         )
         key = cache_key(model.sha256, backend, cfg.options, cfg)
+        report = prefixed(progress, f"{path.name} on {backend}: ")
         out.append(
             cached_or_measure(
                 store,
@@ -100,9 +102,7 @@ def host_records(
                 CharacterisationRecord,
                 stats,
                 f"{path.name} on {backend}",
-                lambda cfg=cfg, b=backend: characterise(
-                    cfg, lambda m, n=path.name, b=b: progress(f"{n} on {b}: {m}")
-                ),
+                partial(characterise, cfg, report),
                 progress,
             )
         )
@@ -143,9 +143,9 @@ def accuracy(
         store,
         key,
         AccuracyRecord,
-        stats,  # type: ignore[return-value]
+        stats,
         f"accuracy of {path.name} on {data.name}",
-        lambda: evaluate(cfg),
+        partial(evaluate, cfg),
         progress,
     )
 
@@ -156,7 +156,7 @@ def int8_variant(
     """A calibrated int8 variant (onnxruntime static QDQ, Percentile, uint8 activations) built on
     the calibration tail of `data` (streamed), with its card beside it; None when the model is not
     ONNX or the data is too small to keep calibration apart from evaluation."""
-    from edgeplan.data.predict import load_model
+    from edgeplan.backends.predict import load_model
     from edgeplan.sizing.calibration import calibration_set
     from edgeplan.sizing.passes import Int8Static, PassInputs
     from edgeplan.sizing.variants import build, is_cached

@@ -7,15 +7,42 @@ from typing import Any
 
 import edgeplan
 from edgeplan.catalogue import load_catalogue
+from edgeplan.pipeline.changes import diff, plan_figures
+from edgeplan.pipeline.deploy import write_sites
+from edgeplan.pipeline.evidence import Evidence
 from edgeplan.pipeline.inputs import build_inputs
 from edgeplan.planning import make_plan
+from edgeplan.planning.output import Plan
 from edgeplan.progress import Progress, no_progress
 from edgeplan.projection.calibrate import calibrate
 from edgeplan.records.provenance import host_fingerprint
 from edgeplan.records.store import RecordStore, default_store_path
-from edgeplan.report.render import write_outputs
+from edgeplan.report.render import ReportEvidence, write_outputs
 from edgeplan.spec.fleet import Fleet
 from edgeplan.spec.loading import load_yaml_model
+
+
+def _previous(path: Path | None, out: Path, notes: list[str]) -> Plan | None:
+    """The plan to compare with: given, else the one already in OUT (read before it is
+    overwritten). An unreadable one is a note, never a failure."""
+    path = path or (out / "plan.json" if (out / "plan.json").is_file() else None)
+    if path is None:
+        return None
+    try:
+        return Plan.model_validate_json(path.read_text())
+    except (OSError, ValueError) as exc:
+        notes.append(f"previous plan {path} not compared: {str(exc).splitlines()[0]}")
+        return None
+
+
+def report_evidence(ev: Evidence) -> ReportEvidence:
+    return ReportEvidence(
+        host=ev.host,
+        accuracy=ev.accuracy_records,
+        projections=list(ev.projections.values()),
+        cascades=[(c.edge_model, c.cloud_model, c.record, c.band) for c in ev.cascades],
+        notes=ev.notes,
+    )
 
 
 def run_plan(
@@ -26,8 +53,11 @@ def run_plan(
     catalogue: Path | None = None,
     progress: Progress = no_progress,
     full_hint: str = "rerun without `--quick`",
+    previous: Path | None = None,
+    sign_key: Path | None = None,
 ) -> dict[str, Any]:
-    """Validate, measure (cached), project, plan, write. Returns paths and run facts."""
+    """Validate, gather evidence (measuring what is missing, cached), plan, compare with the
+    previous plan, and write plan.json, the reports and the site deployments."""
     t0 = time.perf_counter()
     fleet = load_yaml_model(fleet_path, Fleet)
     progress(f"fleet {fleet.name}: {len(fleet.sites)} sites, {len(fleet.cameras)} cameras")
@@ -35,8 +65,10 @@ def run_plan(
     progress("calibrating device models on published figures")
     cal = calibrate(cat)
     store_path = store_path or default_store_path()
+    notes: list[str] = []
+    old = _previous(previous, out, notes)
     with RecordStore(store_path) as store:
-        inputs, evidence = build_inputs(
+        inputs, ev = build_inputs(
             fleet, fleet_path.parent, cat, cal, store, store_path.parent, quick, progress
         )
     progress(
@@ -44,14 +76,18 @@ def run_plan(
         f"{len(inputs.perf)} performance points"
     )
     plan = make_plan(inputs)
-    st = evidence.stats
+    plan = plan.model_copy(update={"evidence": plan_figures(inputs)})
+    if old is not None:
+        plan = plan.model_copy(update={"changes": diff(old, plan)})
+    st = ev.stats
     host = host_fingerprint()
     cache = (
         f"Measurements: {st.measured} new ({st.measured_s:.0f} s), {st.reused} reused from "
         f"the records store (saved ~{st.saved_s:.0f} s)."
     )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     run = {
-        "generated_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_utc": generated,
         "host": f"{host.cpu_model}, {host.logical_cores} vCPU ({', '.join(host.isa_flags[-3:])})",
         "quick": quick,
         "quick_note": "2 s LoadGen runs, 40 validation images",
@@ -61,8 +97,19 @@ def run_plan(
         "catalogue": "; ".join(cat.origin),
         "version": edgeplan.__version__,
         "store": str(store_path),
-        "notes": evidence.notes,
+        "previous": str(previous or (out / "plan.json")) if old is not None else None,
+        "notes": notes + ev.notes,
     }
     plan = plan.model_copy(update={"run": run})
-    paths = write_outputs(plan, evidence, out, run)
-    return {"paths": paths, "plan": plan, "run": run, "wall_s": time.perf_counter() - t0}
+    progress("writing the plan, the reports and the site deployments")
+    paths = write_outputs(plan, report_evidence(ev), out, run)
+    by = f"written by edgeplan {edgeplan.__version__} plan {fleet_path.name} at {generated}"
+    sites = write_sites(plan, fleet, fleet_path.parent, cat, ev, out, by, sign_key)
+    paths["sites"] = out / "sites"
+    return {
+        "paths": paths,
+        "plan": plan,
+        "run": run,
+        "sites": sites,
+        "wall_s": time.perf_counter() - t0,
+    }

@@ -45,6 +45,7 @@ class Template:
     esc: np.ndarray  # share of frames sent to the cloud (hybrid: escalations)
     acc: np.ndarray  # accuracy of the pattern as a whole (NaN unknown)
     acc_measured: np.ndarray  # bool: hybrid accuracy from a measured cascade
+    cascade: np.ndarray  # index into the plan's cascades, -1 if none
     deployable: np.ndarray
     band_pct: np.ndarray
 
@@ -82,21 +83,23 @@ def build_template(
         rows.append((Pattern.CLOUD, -1, c))
         if w.duty_cycle.mode == "motion" and gate is not None:
             rows.append((Pattern.CLOUD_PREFILTER, -1, c))
-    casc = {(k.edge_model, k.cloud_model): k for k in cascades}
+    casc = {(x.edge_model, x.cloud_model): i for i, x in enumerate(cascades)}
     cols: dict[str, list[float]] = {k: [] for k in Template.__dataclass_fields__}
     for pat, e, c in rows:
         ep = perf[e] if e >= 0 else None
         cp = perf[c] if c >= 0 else None
         dev = devices[ep.hardware] if ep else (gate if pat == Pattern.CLOUD_PREFILTER else None)
         opt: CloudOption | None = fleet.cloud[cloud_ids[cp.hardware]] if cp else None
-        esc, acc, measured = 0.0, np.nan, False
+        esc, acc, measured, ki = 0.0, np.nan, False, -1
         if pat in (Pattern.ON_DEVICE, Pattern.SHARED_DEVICE, Pattern.CLOUD_FALLBACK):
             acc = _f(ep.accuracy)  # type: ignore[union-attr]
         elif pat in (Pattern.CLOUD, Pattern.CLOUD_PREFILTER):
             acc, esc = _f(cp.accuracy), 1.0  # type: ignore[union-attr]
         else:  # hybrid: a measured cascade, else the declared escalation rate
-            k = casc.get((ep.model, cp.model))  # type: ignore[union-attr]
-            if k is not None:
+            # a cascade measured with the float edge model says nothing about its int8 variant
+            ki = -1 if ep.variant else casc.get((ep.model, cp.model), -1)  # type: ignore[union-attr]
+            if ki >= 0:
+                k = cascades[ki]
                 esc, acc, measured = k.escalation_rate, k.accuracy, True
             elif w.escalation_rate is not None:
                 esc = w.escalation_rate
@@ -130,23 +133,19 @@ def build_template(
             "esc": esc,
             "acc": acc,
             "acc_measured": measured,
+            "cascade": ki,
             "deployable": (ep.deployable if ep else True) and (cp.deployable if cp else True),
             "band_pct": max(ep.band_pct if ep else 0.0, cp.band_pct if cp else 0.0),
         }
-        for k, v in vals.items():
-            cols[k].append(v)
-    ints = {"pattern", "edge", "cloud", "cloud_opt", "region"}
-    return Template(
-        **{
-            k: np.array(
-                v,
-                dtype=int
-                if k in ints
-                else (bool if k in ("acc_measured", "deployable") else float),
-            )
-            for k, v in cols.items()
-        }
-    )  # type: ignore[arg-type]
+        for name, v in vals.items():
+            cols[name].append(v)
+    ints = {"pattern", "edge", "cloud", "cloud_opt", "region", "cascade"}
+    bools = {"acc_measured", "deployable"}
+    arrays = {
+        name: np.array(col, dtype=int if name in ints else (bool if name in bools else float))
+        for name, col in cols.items()
+    }
+    return Template(**arrays)
 
 
 @dataclass

@@ -20,7 +20,8 @@ def _lexicographic(obj: np.ndarray, allowed: np.ndarray, pr: Priorities) -> np.n
 
 
 def _weighted(obj: np.ndarray, allowed: np.ndarray, pr: Priorities) -> np.ndarray:
-    w = np.array([pr.weights.get(k, 0.0) for k in _INDEX], float)  # type: ignore[union-attr]
+    weights = pr.weights or {}
+    w = np.array([float(weights.get(k, 0.0)) for k in _INDEX])  # type: ignore[call-overload]
     v = np.where(allowed[..., None], obj, np.nan)
     lo, hi = np.nanmin(v, axis=1, keepdims=True), np.nanmax(v, axis=1, keepdims=True)
     norm = (v - lo) / np.where(hi > lo, hi - lo, 1.0)

@@ -45,12 +45,13 @@ class _Static:
     cloud_model: list[str | None]
     sources: list[dict[str, str]]
     esc: list[float]
+    esc_band: list[tuple[float, float] | None]
     band: list[float]
 
 
 def _static(t: Template, inputs: PlanInputs) -> _Static:
     perf, fleet = inputs.perf, inputs.fleet
-    st = _Static([], [], [], [], [], [], [], [], [])
+    st = _Static([], [], [], [], [], [], [], [], [], [])
     for j in range(t.n):
         ep = perf[t.edge[j]] if t.edge[j] >= 0 else None
         cp = perf[t.cloud[j]] if t.cloud[j] >= 0 else None
@@ -61,8 +62,11 @@ def _static(t: Template, inputs: PlanInputs) -> _Static:
         if cp:
             src["cloud inference"] = cp.source
             src["network"] = "fleet.yaml (site RTT, uplink)"
+        casc = inputs.cascades[t.cascade[j]] if t.cascade[j] >= 0 else None
         if pat == Pattern.HYBRID:
-            src["accuracy"] = "measured cascade" if t.acc_measured[j] else "assumed (declared rate)"
+            band = f" at band [{casc.band[0]:g}, {casc.band[1]:g})" if casc and casc.band else ""
+            src["accuracy"] = f"measured: cascade{band}" if casc else "assumed (declared rate)"
+            src["escalation rate"] = casc.source if casc else "assumed (fleet.yaml)"
         else:
             lead = ep or cp
             src["accuracy"] = (lead.accuracy_source or lead.source) if lead else "none"
@@ -75,6 +79,7 @@ def _static(t: Template, inputs: PlanInputs) -> _Static:
         st.cloud_model.append(cp.model if cp else None)
         st.sources.append(src)
         st.esc.append(round(float(t.esc[j]), 4) if pat == Pattern.HYBRID else 0.0)
+        st.esc_band.append(casc.band if casc and pat == Pattern.HYBRID else None)
         st.band.append(float(t.band_pct[j]))
     return st
 
@@ -112,6 +117,7 @@ def _options(st: _Static, ev: Evaluated, idx: np.ndarray, months: float) -> list
                 tco_usd=tco_l[r],
                 availability=av[r],
                 escalation_rate=st.esc[k],
+                escalation_band=st.esc_band[k],
                 sources=st.sources[k],
                 latency_band_pct=st.band[k],
             )
@@ -172,6 +178,27 @@ def _what_if(
     return out
 
 
+def same_device_fallback(st: _Static, t: Template, ev: Evaluated, pick: np.ndarray) -> np.ndarray:
+    """Per row: the best other model on the chosen device (an edge pattern), the agent's next
+    rung when the chosen one fails. Feasible ones first, then the fastest; -1 when none."""
+    out = np.full(len(pick), -1)
+    edge = np.isin(t.pattern, [Pattern.ON_DEVICE, Pattern.SHARED_DEVICE])
+    hw = np.array([h or "" for h in st.hardware], dtype=object)
+    model = np.array([m or "" for m in st.model], dtype=object)
+    for j in np.unique(pick[pick >= 0]).tolist():
+        if not edge[j]:
+            continue
+        cols = np.nonzero(edge & (hw == hw[j]) & (model != model[j]))[0]
+        if not len(cols):
+            continue
+        rows = np.nonzero(pick == j)[0]
+        lat = ev.latency[np.ix_(rows, cols)]
+        ok = ev.violations[np.ix_(rows, cols)] == 0
+        key = np.where(ok, lat, lat + 1e12)  # any feasible beats every infeasible
+        out[rows] = cols[np.argmin(key, axis=1)]
+    return out
+
+
 def explain_rows(
     rows: list[tuple[int, int]],
     w: Workload,
@@ -193,6 +220,7 @@ def explain_rows(
     runner_idx = np.where((runner >= 0) & (runner != pick), runner, -1)
     runner_idx = np.where(pick >= 0, runner_idx, closest)
     runners = _options(st, ev, runner_idx, months)
+    fallbacks = _options(st, ev, same_device_fallback(st, t, ev, pick), months)
     what = _what_if(w, t, ev, inputs, ca, pick)
     n_front = front.sum(axis=1).tolist()
     how = (f"weights {pr.weights}" if pr.weights else f"priority order {', '.join(pr.order)}") + (
@@ -243,8 +271,11 @@ def explain_rows(
                 site=cam.site,
                 workload=wi,
                 task=w.task,
+                latency_budget_ms=w.latency_budget_ms,
+                accuracy_floor=w.accuracy_floor,
                 chosen=c,
                 runner_up=runners[r],
+                fallback=fallbacks[r],
                 reasons=why,
                 binding_constraints=binding,
                 what_would_change=what[r],

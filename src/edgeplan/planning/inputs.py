@@ -48,6 +48,7 @@ class Cascade:
     escalation_rate: float
     accuracy: float
     source: str = "measured"
+    band: tuple[float, float] | None = None  # escalate when the edge score is in [low, high)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ class Option(BaseModel):
     tco_usd: float
     availability: float
     escalation_rate: float = 0.0
+    escalation_band: tuple[float, float] | None = Field(
+        None, description="Hybrid: escalate when the edge score is in [low, high) (a cascade's)."
+    )
     sources: dict[str, str] = Field(
         default_factory=dict, description="Where each figure came from (measured / projected ...)."
     )
@@ -39,8 +42,13 @@ class Decision(BaseModel):
     site: str
     workload: int = Field(description="Index of the workload within the camera.")
     task: str
+    latency_budget_ms: float = Field(0.0, description="The workload's latency budget, ms.")
+    accuracy_floor: float = Field(0.0, description="The workload's accuracy floor.")
     chosen: Option | None
     runner_up: Option | None
+    fallback: Option | None = Field(
+        None, description="Best other model on the chosen device: the agent's next rung."
+    )
     reasons: list[str]
     binding_constraints: list[str]
     what_would_change: list[str]
@@ -114,6 +122,28 @@ class CandidateSet(BaseModel):
     points: list[CandidatePoint]
 
 
+class Figure(BaseModel):
+    """The figures a plan used for one model on one device or cloud option, with sources."""
+
+    model_config = _F
+    latency_ms_p99: float
+    latency_source: str
+    throughput_fps: float
+    accuracy: float | None
+    accuracy_source: str
+
+
+class Change(BaseModel):
+    """A decision that differs from the previous plan's, and the evidence that moved it."""
+
+    model_config = _F
+    camera: str
+    workload: int
+    before: str
+    after: str
+    because: list[str]
+
+
 class Plan(BaseModel):
     model_config = _F
     schema_version: int = 1
@@ -125,3 +155,9 @@ class Plan(BaseModel):
         default_factory=list, description="Every candidate of one camera per workload spec."
     )
     run: dict[str, Any] = Field(default_factory=dict, description="How this plan was produced.")
+    evidence: dict[str, Figure] = Field(
+        default_factory=dict, description="`model@hardware` -> the figures the plan used."
+    )
+    changes: list[Change] = Field(
+        default_factory=list, description="Decisions that changed since the previous plan."
+    )

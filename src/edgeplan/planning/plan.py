@@ -166,7 +166,8 @@ def _summary(
             usd_by_pattern[d.chosen.pattern] += d.chosen.usd_per_month
     # devices per site: dedicated devices whole, shared devices pooled then rounded up
     devices: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    plan_items, shared_pool = [], defaultdict(float)
+    plan_items: list[tuple[float, float, float]] = []
+    shared_pool: dict[tuple[str, str], float] = defaultdict(float)
     for t, ev, r, j, ci in picked:
         site = fleet.cameras[ci].site
         hw = inputs.perf[t.edge[j]].hardware if t.edge[j] >= 0 else None

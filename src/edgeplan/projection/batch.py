@@ -3,6 +3,7 @@
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def project_published(
     return len(rows), done
 
 
-def validation_rows(cal: Calibration) -> list[dict[str, object]]:
+def validation_rows(cal: Calibration) -> list[dict[str, Any]]:
     """Leave-one-model-out MdAPE per device segment, with a word on why a device misses."""
     out = []
     for dev in sorted(set(cal.lomo_ape) | set(cal.not_validated)):

@@ -93,7 +93,8 @@ class CascadeRecord(BaseModel):
 
 
 class ProductionRecord(BaseModel):
-    """What an agent observed in production, per camera: fed back to `edgeplan plan`."""
+    """What an agent observed in production, per camera: fed back to `edgeplan plan`, where it
+    outranks projections for the same model on the same device."""
 
     model_config = _FROZEN
 
@@ -103,13 +104,59 @@ class ProductionRecord(BaseModel):
     model_sha256: str = ""
     model_path: str
     backend: str
+    device_id: str | None = Field(None, description="Catalogue id of the device it ran on.")
     site: str
     camera: str
     latency_ms_p50: float | None = Field(description="End to end, decode to events.")
     latency_ms_p99: float | None
     throughput_fps: float = Field(description="Frames processed per second of uptime.")
+    frames_in: int = Field(0, description="Frames read from the source.")
     frames_processed: int
+    frames_dropped: dict[str, int] = Field(
+        default_factory=dict, description="Frames not processed, by reason (no_motion, ...)."
+    )
     uptime_s: float
     fallback_transitions: int
     escalations: dict[str, int] | None = None
+    escalation_rate: float | None = Field(
+        None, description="Escalations submitted per frame processed (hybrid)."
+    )
+    provenance: Provenance
+
+    @property
+    def overload_drop_share(self) -> float:
+        """Share of frames lost because the device could not keep up (queue full, errors)."""
+        lost = sum(v for k, v in self.frames_dropped.items() if k != "no_motion")
+        return lost / max(self.frames_in, 1)
+
+
+class ProjectionRecord(BaseModel):
+    """A figure projected onto a device edgeplan does not own: never presented as measured,
+    always with its band and the calibration behind it."""
+
+    model_config = _FROZEN
+
+    kind: Literal["projection"] = "projection"
+    record_id: str
+    cache_key: str
+    model_sha256: str = Field(description="Model file hash; empty for a catalogue model id.")
+    model_path: str = Field(description="Model file, or the catalogue model id.")
+    backend: str = Field(description="`projected:<precision>`.")
+    device_id: str
+    precision: str
+    host_device: str | None = Field(None, description="Host of an accelerator, when it matters.")
+    deployable: bool
+    reason: str
+    latency_ms_p50: float | None = Field(description="Projected model-only latency (median).")
+    latency_ms_low: float | None
+    latency_ms_high: float | None
+    band_pct: float
+    tail_ratio: float = Field(description="p99/p50 measured on this host for the same model.")
+    latency_ms_p99: float | None = Field(description="latency_ms_p50 x tail_ratio.")
+    throughput_fps: float | None
+    power_w: float | None
+    power_source: str
+    calibration: str
+    cpu_fallback_gmacs: float = 0.0
+    notes: tuple[str, ...] = ()
     provenance: Provenance

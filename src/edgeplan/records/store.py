@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from edgeplan.errors import StoreError
-from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord, ProductionRecord
+from edgeplan.records.accuracy import (
+    AccuracyRecord,
+    CascadeRecord,
+    ProductionRecord,
+    ProjectionRecord,
+)
 from edgeplan.records.types import CharacterisationRecord
 
 _SCHEMA = """
@@ -27,13 +34,16 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_cache ON records(cache_key);
 """
 
-_KINDS: dict[str, type] = {
+_KINDS: dict[str, type[BaseModel]] = {
     "characterisation": CharacterisationRecord,
     "accuracy": AccuracyRecord,
     "cascade": CascadeRecord,
     "production": ProductionRecord,
+    "projection": ProjectionRecord,
 }
-Record = CharacterisationRecord | AccuracyRecord | CascadeRecord | ProductionRecord
+Record = (
+    CharacterisationRecord | AccuracyRecord | CascadeRecord | ProductionRecord | ProjectionRecord
+)
 
 
 def default_store_path() -> Path:
@@ -50,7 +60,7 @@ def parse_record(body: dict[str, Any]) -> Record:
     kind = body.get("kind")
     if kind not in _KINDS:
         raise StoreError(f"unknown record kind {kind!r}; known: {sorted(_KINDS)}")
-    return _KINDS[kind].model_validate(body)
+    return _KINDS[kind].model_validate(body)  # type: ignore[return-value]
 
 
 class RecordStore:
@@ -137,4 +147,13 @@ class RecordStore:
 
     def all(self) -> list[Record]:
         rows = self._db.execute("SELECT body FROM records ORDER BY created_utc").fetchall()
+        return [parse_record(json.loads(r[0])) for r in rows]
+
+    def of_kind(self, kind: str, source: str | None = None) -> list[Record]:
+        """Records of one kind (and provenance source), oldest first."""
+        q, args = "SELECT body FROM records WHERE kind=?", [kind]
+        if source is not None:
+            q += " AND source=?"
+            args.append(source)
+        rows = self._db.execute(q + " ORDER BY created_utc", args).fetchall()
         return [parse_record(json.loads(r[0])) for r in rows]

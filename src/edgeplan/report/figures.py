@@ -66,7 +66,10 @@ def pareto(cs: CandidateSet) -> go.Figure:
                         "line": {"width": [2 if p.chosen else 0 for p in pts], "color": "black"},
                     },
                     text=[_point_label(p, many) if (p.frontier or p.chosen) else "" for p in pts],
-                    textposition="top center",
+                    # alternate above/below so labels of neighbouring points do not overlap
+                    textposition=[
+                        "top center" if i % 2 == 0 else "bottom center" for i in range(len(pts))
+                    ],
                     textfont={"size": 10},
                     customdata=[
                         f"{Path(p.model or '').name} on {p.hardware or p.cloud}<br>"

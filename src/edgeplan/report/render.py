@@ -1,15 +1,32 @@
-"""plan.json, report.html (self-contained, offline), report.md and per-site agent configs."""
+"""plan.json, report.html (self-contained, offline) and report.md, from the plan and the typed
+evidence behind it (site deployments are pipeline.deploy's)."""
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import plotly.io as pio
-import yaml
 from plotly.offline import get_plotlyjs
 
 from edgeplan.planning.output import Plan
+from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord, ProjectionRecord
+from edgeplan.records.types import CharacterisationRecord
 from edgeplan.report import figures
+
+
+@dataclass
+class ReportEvidence:
+    """What the report shows besides the plan: the records behind each model."""
+
+    host: dict[str, list[CharacterisationRecord]] = field(default_factory=dict)
+    accuracy: dict[str, AccuracyRecord] = field(default_factory=dict)
+    projections: list[ProjectionRecord] = field(default_factory=list)
+    cascades: list[tuple[str, str, CascadeRecord, tuple[float, float]]] = field(
+        default_factory=list
+    )  # (edge model, cloud model, record, band the plan uses)
+    notes: list[str] = field(default_factory=list)
+
 
 _TAGS = ("measured-on-device", "measured", "projected", "published", "agreement", "assumed")
 
@@ -39,13 +56,14 @@ def _fig(fig: Any) -> str:
     return pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False})
 
 
-def finalist_rows(plan: Plan, evidence: Any) -> list[dict[str, Any]]:
+def finalist_rows(plan: Plan, evidence: ReportEvidence) -> list[dict[str, Any]]:
     """Chosen and runner-up models: measured boxes on this host, projected bands on devices."""
-    wanted = set()
+    wanted: set[tuple[str, str | None]] = set()
     for d in plan.decisions:
         for o in (d.chosen, d.runner_up):
-            if o is not None and (o.model or o.cloud_model):
-                wanted.add((o.model or o.cloud_model, o.hardware))
+            ref = (o.model or o.cloud_model) if o is not None else None
+            if o is not None and ref:
+                wanted.add((ref, o.hardware))
     rows = []
     for model, _ in sorted(wanted, key=str):
         for r in evidence.host.get(model, []):
@@ -63,21 +81,29 @@ def finalist_rows(plan: Plan, evidence: Any) -> list[dict[str, Any]]:
                 )
     for model, hw in sorted(wanted, key=str):
         for p in evidence.projections:
-            if p["model"] == model and p["device"] == hw and p["latency_ms"]:
+            if (
+                short(p.model_path) == short(model)
+                and p.device_id == hw
+                and p.latency_ms_p50
+                and p.latency_ms_low is not None
+                and p.latency_ms_high is not None
+            ):
                 rows.append(
                     {
-                        "name": f"{short(model)}<br>{hw} ({p['precision']})",
+                        "name": f"{short(model)}<br>{hw} ({p.precision})",
                         "source": "projected",
-                        "p50": p["latency_ms"],
-                        "low": p["latency_ms_low"],
-                        "high": p["latency_ms_high"],
-                        "p99": p.get("latency_ms_p99"),
+                        "p50": p.latency_ms_p50,
+                        "low": p.latency_ms_low,
+                        "high": p.latency_ms_high,
+                        "p99": p.latency_ms_p99,
                     }
                 )
     return rows
 
 
-def write_outputs(plan: Plan, evidence: Any, out: Path, run: dict[str, Any]) -> dict[str, Path]:
+def write_outputs(
+    plan: Plan, evidence: ReportEvidence, out: Path, run: dict[str, Any]
+) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"plan": out / "plan.json", "html": out / "report.html", "md": out / "report.md"}
     paths["plan"].write_text(plan.model_dump_json(indent=2))
@@ -122,6 +148,7 @@ def write_outputs(plan: Plan, evidence: Any, out: Path, run: dict[str, Any]) -> 
         host_rows=host_rows,
         acc_rows=acc_rows,
         projections=evidence.projections,
+        cascades=evidence.cascades,
         plotly_js=f"<script>{get_plotlyjs()}</script>",
         pareto_html=[_fig(figures.pareto(cs)) for cs in plan.candidate_sets],
         finalists_html=_fig(figures.finalists(finalist_rows(plan, evidence))),
@@ -130,10 +157,6 @@ def write_outputs(plan: Plan, evidence: Any, out: Path, run: dict[str, Any]) -> 
     )
     paths["html"].write_text(html)
     paths["md"].write_text(markdown(plan, run))
-    agents = out / "agents"
-    agents.mkdir(exist_ok=True)
-    for site, cfg in agent_configs(plan).items():
-        (agents / f"{site}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return paths
 
 
@@ -162,9 +185,10 @@ def markdown(plan: Plan, run: dict[str, Any]) -> str:
             continue
         src = c.sources.get("edge latency") or c.sources.get("cloud inference", "")
         acc = f"{c.accuracy:.3f}" if c.accuracy is not None else "-"
+        model = short(c.model or c.cloud_model) + (f" as {c.variant}" if c.variant else "")
         lines.append(
             f"| {d.camera} | {d.site} | {d.task} | {c.pattern} | {c.hardware or c.cloud} | "
-            f"{c.model or c.cloud_model} | {c.latency_ms_p99:.1f} | {acc} | "
+            f"{model} | {c.latency_ms_p99:.1f} | {acc} | "
             f"{c.usd_per_month:.2f} | latency {src}, accuracy {c.sources.get('accuracy', '')} |"
         )
     lines += ["", "## Why", ""]
@@ -174,31 +198,3 @@ def markdown(plan: Plan, run: dict[str, Any]) -> str:
             lines.append(f"  - would change: {w}")
         lines.append("")
     return "\n".join(lines) + "\n"
-
-
-def agent_configs(plan: Plan) -> dict[str, dict[str, Any]]:
-    """Per site: each camera's pattern, models and budgets, for the edge runtime."""
-    sites: dict[str, dict[str, Any]] = {}
-    for d in plan.decisions:
-        cfg = sites.setdefault(
-            d.site, {"site": d.site, "generated_by": "edgeplan plan", "cameras": []}
-        )
-        c = d.chosen
-        cfg["cameras"].append(
-            {
-                "id": d.camera,
-                "workload": d.workload,
-                "task": d.task,
-                "pattern": c.pattern if c else "degraded",
-                "edge": {"model": c.model, "device": c.hardware} if c and c.hardware else None,
-                "cloud": {
-                    "option": c.cloud,
-                    "model": c.cloud_model,
-                    "escalation_rate": c.escalation_rate,
-                }
-                if c and c.cloud
-                else None,
-                "latency_budget_ms_p99": c.latency_ms_p99 if c else None,
-            }
-        )
-    return sites

@@ -79,7 +79,7 @@ class CalibrationSet:
             h.update(p.name.encode())
             try:
                 with p.open("rb") as f:
-                    for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                    while chunk := f.read(1 << 20):
                         h.update(chunk)
             except OSError:
                 h.update(b"<unreadable>")

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 Tick = Callable[[int, int], None]
 BLOCK = 1 << 20  # elements histogrammed at a time: bounds np.abs/np.histogram temporaries
 METHODS = ("MinMax", "Percentile", "Entropy")
+ENTROPY_BINS = 512
 
 
 def op_types_to_quantize() -> list[str]:
@@ -248,7 +249,9 @@ def streaming_ranges(
     result: dict[str, object] = {}
     if method != "MinMax":
         symmetric = method == "Percentile"  # quantize_static's default per method
-        bins = 2048 if symmetric else 128
+        # Entropy: onnxruntime's default of 128 bins leaves its KL search one candidate (the
+        # full range: MinMax in disguise); 512 bins give it 193 thresholds to choose from
+        bins = 2048 if symmetric else ENTROPY_BINS
         hists = {n: _Hist(*ranges[n], bins, symmetric) for n in names}
         stream.visit(data, lambda n, a: hists[n].add(a), lambda k: tick(per_pass + k, total))
         collector = HistogramCollector(

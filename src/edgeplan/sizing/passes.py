@@ -1,6 +1,7 @@
 """Sizing passes. Each is a typed unit: model in -> model out, declaring the formats it takes and
 gives, with its config; `chain_ok` checks a chain before anything runs."""
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,10 +31,25 @@ class PassInputs:
 
 
 class Pass(Protocol):
-    name: str
-    takes: frozenset[str]
-    gives: str
-    uses_calibration: bool  # the calibration set's hash then joins the variant key
+    """Model in -> model out. Attributes are read-only (passes are frozen dataclasses)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def takes(self) -> frozenset[str]:
+        """Formats this pass accepts."""
+        ...
+
+    @property
+    def gives(self) -> str:
+        """Format it produces."""
+        ...
+
+    @property
+    def uses_calibration(self) -> bool:
+        """True: the calibration set's hash joins the variant key."""
+        ...
 
     def config(self) -> dict[str, Any]: ...
 
@@ -226,7 +242,7 @@ class _Ticking:
     def __init__(self, cal: CalibrationSet, n: int, progress: Progress) -> None:
         self.cal, self.n, self.progress = cal, n, progress
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         for i, x in enumerate(self.cal):
             if i >= self.n:
                 return

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from edgeplan.backends import BackendOptions, get_backend
+from edgeplan.backends.predict import load_model
 from edgeplan.bench.loadgen import RunSettings, run_scenario
 from edgeplan.data.evaluate import EvalConfig, evaluate
-from edgeplan.data.predict import load_model
 from edgeplan.data.readers import open_dataset
 from edgeplan.errors import ConfigError, EdgeplanError
 from edgeplan.models.files import open_model
@@ -223,7 +223,7 @@ def optimise(cfg: SizingConfig, progress: Progress = no_progress) -> dict[str, A
         sampler=optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=6),
     )
     # what usually works on x86 CPUs goes first (DESIGN.md's measurements); TPE explores after
-    first = [
+    first: list[dict[str, Any]] = [
         {
             "pass": "int8-static",
             "method": "Percentile",
@@ -268,21 +268,28 @@ def optimise(cfg: SizingConfig, progress: Progress = no_progress) -> dict[str, A
     return summarise(sizer, cfg)
 
 
+def _lat(t: Trial) -> float:
+    return t.latency_ms_p99 if t.latency_ms_p99 is not None else float("inf")
+
+
+def _acc(t: Trial) -> float:
+    return t.accuracy if t.accuracy is not None else float("-inf")
+
+
 def summarise(sizer: Sizer, cfg: SizingConfig) -> dict[str, Any]:
     trials = list(sizer.trials.values())
     ok = [t for t in trials if t.accepted and t.latency_ms_p99 is not None]
-    meets = [t for t in ok if t.latency_ms_p99 <= cfg.latency_ms_p99]
-    chosen = min(meets or ok, key=lambda t: t.latency_ms_p99) if ok else None
+    meets = [t for t in ok if _lat(t) <= cfg.latency_ms_p99]
+    chosen = min(meets or ok, key=_lat) if ok else None
     measured = [t for t in trials if t.latency_ms_p99 is not None and t.accuracy is not None]
     pareto = [
         t
         for t in measured
         if not any(
-            (o.latency_ms_p99 <= t.latency_ms_p99 and o.accuracy >= t.accuracy)
-            and (o.latency_ms_p99 < t.latency_ms_p99 or o.accuracy > t.accuracy)
+            (_lat(o) <= _lat(t) and _acc(o) >= _acc(t)) and (_lat(o) < _lat(t) or _acc(o) > _acc(t))
             for o in measured
         )
-    ]  # type: ignore[operator]
+    ]
     messages = []
     for t in measured:
         if "int8" in t.label and t.speedup_vs_parent is not None and t.speedup_vs_parent < 1.0:

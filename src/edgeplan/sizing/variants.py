@@ -117,7 +117,11 @@ def build(
             shutil.rmtree(out_dir, ignore_errors=True)
             tmp.rename(out_dir)  # a step is either complete in the cache or absent
         card = load_card(out_dir / "model.card.yaml", card)
-        step_info = {"pass": step.name, "config": step.config(), "parent": current.sha256}
+        step_info: dict[str, Any] = {
+            "pass": step.name,
+            "config": step.config(),
+            "parent": current.sha256,
+        }
         if step.uses_calibration:
             step_info["calibration_sha256"] = cal_sha
         lineage.append(step_info)

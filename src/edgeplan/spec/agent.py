@@ -19,7 +19,10 @@ class Escalation(BaseModel):
     """Hybrid: frames whose detections score inside the uncertainty band go to the cloud tier."""
 
     model_config = _S
-    url: str = Field(description="Cloud tier base URL (Open Inference Protocol, KServe v2 REST).")
+    url: str | None = Field(
+        description="Cloud tier base URL (Open Inference Protocol, KServe v2 REST). `null` when "
+        "the fleet named no endpoint: the agent then refuses to start and says so."
+    )
     model: str = Field("edgeplan", description="Model name on the cloud tier.")
     band: tuple[float, float] = Field(
         (0.3, 0.6), description="Escalate when a score is in [lo, hi)."
@@ -32,10 +35,26 @@ class Escalation(BaseModel):
     jpeg_quality: int = Field(85, ge=10, le=100)
 
 
+class FallbackModel(BaseModel):
+    """A further rung of the fallback chain: another model (e.g. the plan's runner-up on the same
+    device) on its own backends, tried after every backend of the camera's primary model."""
+
+    model_config = _S
+    model: str = Field(description="Model file (relative to this config).")
+    card: str | None = Field(None, description="Its model card (default: beside / built-in).")
+    backends: list[str] = Field(
+        default_factory=lambda: ["onnxruntime"], description="Backends to try it on, best first."
+    )
+    precision: str | None = Field(None, description="Precision the plan chose (for the record).")
+
+
 class CameraConfig(BaseModel):
     model_config = _S
     id: str
-    source: str = Field(description="Video file path, rtsp:// URL or V4L2 device (/dev/videoN).")
+    source: str | None = Field(
+        description="Video file path, rtsp:// URL or V4L2 device (/dev/videoN). `null` when the "
+        "fleet gave none: the agent then refuses to start and says which camera needs one."
+    )
     loop: bool = Field(False, description="Restart a file source at its end (tests, demos).")
     fps_cap: float = Field(10.0, gt=0, description="Frames per second taken from the source.")
     model: str = Field(description="Model file for the edge tier.")
@@ -45,6 +64,17 @@ class CameraConfig(BaseModel):
         default_factory=lambda: ["onnxruntime"],
         description="Fallback chain, best first; entries 'name' or 'name:device' (e.g. "
         "onnxruntime:cuda).",
+    )
+    precision: str | None = Field(None, description="Precision the plan chose (for the record).")
+    fallback_models: list[FallbackModel] = Field(
+        default_factory=list,
+        description="Further rungs after the primary model's backends; then degraded mode.",
+    )
+    latency_budget_ms: float | None = Field(
+        None,
+        gt=0,
+        description="This camera's SLO: p99 of preprocess+infer+postprocess above it steps down "
+        "the chain (default: slo.latency_ms_p99). The plan writes the workload's budget.",
     )
     threads: int | None = Field(None, ge=1)
     score_threshold: float | None = Field(None, ge=0, le=1, description="Override the card's.")
@@ -118,6 +148,12 @@ class AgentConfig(BaseModel):
 
     model_config = _S
     site: str = "site"
+    device: str | None = Field(
+        None,
+        description="Catalogue id of the device this agent runs on; its production records "
+        "(`agent export-records`) are figures for that device.",
+    )
+    generated_by: str | None = Field(None, description="What wrote this config (provenance).")
     cameras: list[CameraConfig] = Field(min_length=1)
     mqtt: MqttSink | None = None
     webhook: WebhookSink | None = None

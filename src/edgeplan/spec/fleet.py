@@ -12,6 +12,7 @@ Objective = Literal["latency", "accuracy", "cost", "power"]
 Codec = Literal["h264", "h265", "mjpeg"]
 Tolerance = Literal["low", "medium", "high"]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+DEFAULT_ORDER: tuple[Objective, ...] = ("cost", "latency", "accuracy", "power")
 
 
 class Rtt(BaseModel):
@@ -82,6 +83,12 @@ class Camera(BaseModel):
     codec: Codec = "h264"
     bitrate_mbps: float | None = Field(None, gt=0, description="Stream bitrate (default: derived).")
     hours_per_day: float = Field(24.0, gt=0, le=24, description="Hours a day the camera runs.")
+    source: str | None = Field(
+        None,
+        description="Where the agent reads video: rtsp:// URL, /dev/videoN, a file (relative to "
+        "fleet.yaml; $VARS expanded) or demo:clip:faces / demo:clip:labels. Unset: the site's "
+        "agent config says so and the agent refuses to start until it is given.",
+    )
     workloads: list[Workload] = Field(min_length=1)
 
 
@@ -112,6 +119,12 @@ class CloudOption(BaseModel):
         1.0, gt=0, description="Assumed inference speed-up of the instance over this host."
     )
     api_latency_ms: float = Field(150.0, gt=0, description="Assumed API inference latency, ms.")
+    endpoint: str | None = Field(
+        None,
+        description="Open Inference Protocol base URL of this cloud tier (`edgeplan cloud "
+        "serve`, KServe); written into hybrid agents' escalation config.",
+    )
+    model_name: str = Field("edgeplan", description="Model name on that endpoint.")
 
     @model_validator(mode="after")
     def _priced(self) -> "CloudOption":
@@ -126,7 +139,7 @@ class Priorities(BaseModel):
     """Lexicographic `order` (first wins, ties within `tolerance_pct`) or `weights`."""
 
     model_config = _STRICT
-    order: list[Objective] = Field(default_factory=lambda: ["cost", "latency", "accuracy", "power"])
+    order: list[Objective] = Field(default_factory=lambda: list(DEFAULT_ORDER))
     weights: dict[Objective, float] | None = None
     tolerance_pct: float = Field(5.0, ge=0, description="Lexicographic tie band, %.")
     reliability: bool = Field(False, description="Prefer patterns that survive network outages.")
@@ -142,6 +155,22 @@ class Costs(BaseModel):
     edge_failure_pct: float = Field(1.0, ge=0, le=100, description="Edge unavailability, %.")
 
 
+class DeployMqtt(BaseModel):
+    model_config = _STRICT
+    host: str = Field("127.0.0.1", description="Broker host the site agents publish to.")
+    port: int = Field(1883, gt=0, lt=65536)
+    topic: str = Field("edgeplan/events", description="Events go to <topic>/<camera>.")
+
+
+class Deploy(BaseModel):
+    """What every site's agent config gets besides its cameras."""
+
+    model_config = _STRICT
+    mqtt: DeployMqtt | None = Field(None, description="MQTT broker for events (QoS 1).")
+    webhook_url: str | None = Field(None, description="Webhook that receives events (POST).")
+    api_port: int = Field(8080, ge=0, lt=65536, description="Agent API port (0: a free one).")
+
+
 class Fleet(BaseModel):
     """The whole planning input."""
 
@@ -154,6 +183,7 @@ class Fleet(BaseModel):
     cloud: list[CloudOption] = Field(default_factory=list)
     priorities: Priorities = Field(default_factory=Priorities)
     costs: Costs = Field(default_factory=Costs)
+    deploy: Deploy = Field(default_factory=Deploy)
 
     @model_validator(mode="after")
     def _references(self) -> "Fleet":

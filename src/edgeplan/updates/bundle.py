@@ -57,18 +57,25 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def create(model: Path, version: str, out: Path, card: Path | None = None) -> Path:
-    """Model file(s) (+ an OpenVINO .bin), the card, and the manifest."""
+    """Model file(s) (+ an OpenVINO .bin), the card, and the manifest. The card is stored as
+    `<model>.card.yaml`, where the agent looks for a model's card, and named in the manifest."""
+    if not model.is_file():
+        raise BundleError(f"{model}: model file not found")
     files = {model.name: model.read_bytes()}
     if model.suffix == ".xml" and model.with_suffix(".bin").exists():
         files[model.with_suffix(".bin").name] = model.with_suffix(".bin").read_bytes()
     card = card or (
         model.with_suffix(".card.yaml") if model.with_suffix(".card.yaml").exists() else None
     )
+    card_name = model.with_suffix(".card.yaml").name if card is not None else None
     if card is not None:
-        files["model.card.yaml"] = card.read_bytes()
+        if not card.is_file():
+            raise BundleError(f"{card}: card file not found")
+        files[card_name] = card.read_bytes()  # type: ignore[index]
     manifest = {
         "version": version,
         "model": model.name,
+        "card": card_name,
         "created_unix": int(time.time()),
         "files": {n: _sha(d) for n, d in files.items()},
     }
@@ -109,13 +116,11 @@ def _check_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     for m in members:
         p = Path(m.name)
         if m.name.startswith("/") or ".." in p.parts or len(p.parts) != 1:
-            raise BundleError(f"refused: member {m.name!r} escapes the bundle (path traversal)")
+            raise BundleError(f"member {m.name!r} escapes the bundle (path traversal)")
         if not m.isfile():
-            raise BundleError(f"refused: member {m.name!r} is a link or special file")
+            raise BundleError(f"member {m.name!r} is a link or special file")
         if m.size > MAX_MEMBER_BYTES:
-            raise BundleError(
-                f"refused: member {m.name!r} is {m.size} bytes (limit {MAX_MEMBER_BYTES})"
-            )
+            raise BundleError(f"member {m.name!r} is {m.size} bytes (limit {MAX_MEMBER_BYTES})")
     return members
 
 
@@ -128,10 +133,14 @@ def verify(bundle: Path, pubkey: Path) -> dict:
     if not isinstance(pub, Ed25519PublicKey):
         raise BundleError(f"{pubkey}: not an Ed25519 public key")
     try:
-        tar = tarfile.open(bundle, "r")  # noqa: SIM115 (closed by the with below)
-    except (tarfile.TarError, OSError) as exc:
-        raise BundleError(f"{bundle}: not a readable bundle ({exc})") from exc
-    with tar:
+        return _verify(bundle, pub)
+    except (tarfile.TarError, EOFError, OSError, ValueError, KeyError) as exc:
+        # a truncated or corrupt tar (e.g. `unexpected end of data`), bad JSON in the manifest
+        raise BundleError(f"{bundle}: not a readable bundle ({type(exc).__name__}: {exc})") from exc
+
+
+def _verify(bundle: Path, pub: Ed25519PublicKey) -> dict:
+    with tarfile.open(bundle, "r") as tar:
         members = _check_members(tar)
         raw = _read(tar, MANIFEST)
         try:
@@ -159,9 +168,13 @@ def unpack(bundle: Path, pubkey: Path, dest: Path) -> dict:
 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    with tarfile.open(bundle, "r") as tar:
-        for name in manifest["files"]:
-            (tmp / name).write_bytes(_read(tar, name))
+    try:
+        with tarfile.open(bundle, "r") as tar:
+            for name in manifest["files"]:
+                (tmp / name).write_bytes(_read(tar, name))
+    except (tarfile.TarError, EOFError, OSError) as exc:  # changed since it was verified
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BundleError(f"{bundle}: not readable while unpacking ({exc})") from exc
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)

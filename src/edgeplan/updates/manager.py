@@ -7,18 +7,20 @@ consistent version after restart."""
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from edgeplan.agent.events import Event
-from edgeplan.agent.fallback import FallbackChain, timed_predict
+from edgeplan.agent.fallback import FallbackChain
 from edgeplan.data.agreement import box_matches, f1
 from edgeplan.errors import EdgeplanError
+from edgeplan.spec.agent import Updates
 from edgeplan.updates.bundle import unpack
 
 log = logging.getLogger(__name__)
@@ -44,12 +46,32 @@ class Trial:
     curr_dets: int = 0
 
 
+class CameraPort(Protocol):
+    """What the update flow needs of one camera: its id and configured version, its current
+    chain (swapped between two frames), and a way to build a chain for another model."""
+
+    camera_id: str
+    configured_version: str
+    chain: FallbackChain
+
+    def new_chain(self, model: Path | None = None, card: Path | None = None) -> FallbackChain:
+        """The camera's chain with `model` as primary (None: the configured model)."""
+        ...
+
+
+class EventPort(Protocol):
+    """Where the update flow reports: an event into the outbox, a counted outcome."""
+
+    def emit(self, event: Event) -> None: ...
+
+    def count_update(self, camera: str, step: str, outcome: str) -> None: ...
+
+
 class UpdateManager:
-    def __init__(self, runner: Any, agent: Any, base: Path) -> None:
-        u = agent.cfg.updates
-        self.runner, self.agent, self.cfg = runner, agent, u
-        self.pubkey = base / u.pubkey
-        self.dir = base / u.state_dir / runner.cfg.id
+    def __init__(self, cfg: Updates, camera: CameraPort, events: EventPort, base: Path) -> None:
+        self.cfg, self.camera, self.events = cfg, camera, events
+        self.pubkey = base / cfg.pubkey
+        self.dir = base / cfg.state_dir / camera.camera_id
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.dir / "state.json"
         self.state = (
@@ -62,19 +84,26 @@ class UpdateManager:
         self.lock = threading.Lock()
 
     # -- the model the camera should run after a (re)start ------------------------------------
-    def active_model(self) -> tuple[Path | None, str | None]:
+    def active_model(self) -> tuple[Path | None, Path | None, str | None]:
+        """(model, card, version) of the promoted version, or Nones for the configured model."""
         a = self.state.get("active")
         if not a:
-            return None, None
-        return self.dir / "versions" / a / self.state["files"][a], a
+            return None, None, None
+        return (*self._files(a), a)
+
+    def _files(self, version: str) -> tuple[Path, Path | None]:
+        folder = self.dir / "versions" / version
+        card = self.state.get("cards", {}).get(version)
+        return folder / self.state["files"][version], (folder / card if card else None)
 
     def _emit(self, step: str, ok: bool, note: str) -> None:
-        self.agent.metrics.updates.labels(self.runner.cfg.id, step, "ok" if ok else "refused").inc()
-        self.agent.emit(
+        cam = self.camera.camera_id
+        self.events.count_update(cam, step, "ok" if ok else "refused")
+        self.events.emit(
             Event(
-                self.runner.cfg.id,
+                cam,
                 "update",
-                self.runner.cfg.model_version,
+                self.state.get("active") or self.camera.configured_version,
                 note=f"{step}: {'ok' if ok else 'refused'}: {note}",
             )
         )
@@ -82,20 +111,6 @@ class UpdateManager:
             {"ts_unix": time.time(), "step": step, "ok": ok, "note": note}
         )
         self.state["history"] = self.state["history"][-50:]
-
-    def _chain(self, model: Path) -> FallbackChain:
-        c, s = self.runner.cfg, self.agent.cfg.slo
-        return FallbackChain(
-            model,
-            None,
-            c.backends,
-            c.threads,
-            c.score_threshold,
-            s.latency_ms_p99,
-            s.max_consecutive_errors,
-            s.recover_after_s,
-            s.window,
-        )
 
     # -- verify and stage ------------------------------------------------------------------------
     def submit(self, bundle: Path) -> str:
@@ -108,22 +123,25 @@ class UpdateManager:
             except EdgeplanError as exc:
                 self._emit("verify", False, str(exc))
                 return f"refused: {exc}"
+            except Exception as exc:  # never let a bad bundle take the caller down
+                log.exception("bundle %s", bundle)
+                self._emit("verify", False, f"{bundle}: {type(exc).__name__}: {exc}")
+                return f"refused: {type(exc).__name__}: {exc}"
             version = str(manifest["version"])
             final = self.dir / "versions" / version
             if final.exists():
-                import shutil
-
                 shutil.rmtree(final)
             staging.rename(final)
             self._emit("verify", True, f"version {version}: signature and hashes valid")
-            model = final / manifest["model"]
-            chain = self._chain(model)
-            current = self.runner.chain
+            card = manifest.get("card")
+            chain = self.camera.new_chain(final / manifest["model"], final / card if card else None)
+            current = self.camera.chain
             reason = self._incompatible(chain, current)
             if reason:
                 self._emit("stage", False, f"version {version}: {reason}")
                 return f"refused: {reason}"
             self.state.setdefault("files", {})[version] = manifest["model"]
+            self.state.setdefault("cards", {})[version] = card
             write_state(self.state_path, {**self.state, "trial": version})
             self.trial = Trial(version, chain)
             self._emit("stage", True, f"version {version} loaded on {chain.label()}; trial starts")
@@ -133,10 +151,9 @@ class UpdateManager:
     def _incompatible(new: FallbackChain, current: FallbackChain) -> str:
         if new.degraded:
             return f"cannot load: {new.levels[0].failed_reason}"
-        if current.degraded:
+        if current.degraded or new.current is None or current.current is None:
             return ""
-        a = new.levels[new.active].model.session  # type: ignore[union-attr]
-        b = current.levels[current.active].model.session  # type: ignore[union-attr]
+        a, b = new.current.session, current.current.session
         if list(a.input_shapes.values()) != list(b.input_shapes.values()):
             return (
                 f"input shape {list(a.input_shapes.values())} differs from the current "
@@ -156,13 +173,15 @@ class UpdateManager:
     def _trial_frame(self, frame: np.ndarray, current: list[dict]) -> None:
         t = self.trial
         assert t is not None
-        lv = t.chain.levels[t.chain.active]
+        model = t.chain.current
         try:
-            dets, times = timed_predict(lv.model, frame)  # type: ignore[arg-type]
+            if model is None:
+                raise RuntimeError(f"no inference path ({t.chain.label()})")
+            dets, times = model.timed(frame)
         except Exception as exc:  # the candidate failing on a live frame ends its trial
             self._end_trial(False, f"inference failed on a live frame: {exc}")
             return
-        t.latencies.append(times["infer"])
+        t.latencies.append(sum(times.values()))
         t.agreement.append(f1(*box_matches(dets, current, 0.5)))
         t.cand_dets += len(dets)
         t.curr_dets += len(current)
@@ -171,10 +190,11 @@ class UpdateManager:
         p95, p99 = np.percentile(t.latencies, [95, 99])
         agree = float(np.mean(t.agreement))
         rate = (t.cand_dets + 1) / (t.curr_dets + 1)
-        slo = self.agent.cfg.slo.latency_ms_p99
+        slo = t.chain.settings.slo_ms
         if p99 > slo:
             self._end_trial(
-                False, f"infer p99 {p99:.1f} ms (p95 {p95:.1f}) above the SLO {slo:g} ms"
+                False,
+                f"pre+infer+post p99 {p99:.1f} ms (p95 {p95:.1f}) above the SLO {slo:g} ms",
             )
         elif agree < self.cfg.min_agreement:
             self._end_trial(
@@ -198,12 +218,11 @@ class UpdateManager:
         self._emit("trial", ok, f"version {version}: {note}")
 
     def _promote(self, t: Trial, note: str, baseline_rate: float) -> None:
-        prev_chain, prev_version = self.runner.chain, self.state.get("active")
+        prev_chain, prev_version = self.camera.chain, self.state.get("active")
         self.state.update({"previous": prev_version, "active": t.version})
         self.state.pop("trial", None)
         write_state(self.state_path, self.state)  # the swap is durable before it is visible
-        self.runner.chain = t.chain  # between two frames of this camera's worker: no gap
-        self.runner.cfg_version = t.version
+        self.camera.chain = t.chain  # between two frames of this camera's worker: no gap
         self.trial = None
         self.watch = {
             "frames": 0,
@@ -225,15 +244,15 @@ class UpdateManager:
         assert w is not None
         w["frames"] += 1
         w["dets"] += len(current or [])
-        prev = w["prev_chain"]
-        if not prev.degraded:
+        prev = w["prev_chain"].current
+        if prev is not None:
             try:
-                w["prev_dets"] += len(timed_predict(prev.levels[prev.active].model, frame)[0])
+                w["prev_dets"] += len(prev.predict(frame))
             except Exception:  # the shadow failing is no reason to roll the new model back
                 w["prev_dets"] += len(current or [])
-        chain = self.runner.chain
+        chain = self.camera.chain
         lat = chain.levels[chain.active].latencies if not chain.degraded else []
-        slo = self.agent.cfg.slo.latency_ms_p99
+        slo = chain.settings.slo_ms
         if chain.degraded or (lat and np.percentile(list(lat), 99) > slo and len(lat) >= 5):
             why = "no inference path" if chain.degraded else "latency SLO breach"
             self.rollback(f"after promotion: {why}")
@@ -260,13 +279,13 @@ class UpdateManager:
         if self.watch is not None:
             chain = self.watch["prev_chain"]
         elif prev is not None:
-            chain = self._chain(self.dir / "versions" / prev / self.state["files"][prev])
+            chain = self.camera.new_chain(*self._files(prev))
         else:
-            chain = self._chain(self.runner.base_model)
+            chain = self.camera.new_chain()
         bad = self.state.get("active")
         self.state.update({"active": prev, "previous": bad})
         write_state(self.state_path, self.state)
-        self.runner.chain = chain
+        self.camera.chain = chain
         self.watch = None
         self._emit("rollback", True, f"from {bad} to {prev or 'the configured model'}: {reason}")
         return f"rolled back to {prev or 'the configured model'}"

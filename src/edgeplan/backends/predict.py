@@ -1,0 +1,90 @@
+"""The one place a model is run on a frame: the card's preprocessing -> the backend session ->
+the card's decoder, timed per stage or not. Evaluation, the harness, the agent, updates and the
+cloud tier all go through `Predictor`; loading (format -> backend -> session -> card) is
+`load_model`."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeplan.backends.base import BackendOptions, Session
+from edgeplan.backends.registry import backend_for, get_backend
+from edgeplan.models.analysis import analyse
+from edgeplan.models.card import card_for_session, session_input_hw
+from edgeplan.models.decoders import Decoded, get_decoder
+from edgeplan.models.files import ModelFile, open_model
+from edgeplan.models.preprocess import preprocess
+from edgeplan.spec.modelcard import ModelCard
+
+STAGES = ("preprocess", "infer", "postprocess")
+
+
+@dataclass
+class Predictor:
+    """A session and the card that says how frames go in and outputs come out."""
+
+    session: Session
+    card: ModelCard
+
+    def inputs(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        """The session's input feed for one decoded BGR frame."""
+        return {self.session.input_names[0]: preprocess(frame, self.card.input)}
+
+    def _named(self, dets: Decoded) -> Decoded:
+        """Each detection gets its class name from the card, where the card has labels."""
+        labels = self.card.labels
+        if labels:
+            for d in dets:
+                i = d.get("label") if isinstance(d, dict) else None
+                if isinstance(i, int) and 0 <= i < len(labels):  # decoders apply label_offset
+                    d.setdefault("name", labels[i])
+        return dets
+
+    def predict(self, frame: np.ndarray) -> Decoded:
+        """Decoded output for one frame (boxes in frame pixels, labels and names, scores...)."""
+        out = self.session.run(self.inputs(frame))
+        return self._named(get_decoder(self.card.decoder)(out, self.card, frame.shape[:2]))
+
+    def timed(self, frame: np.ndarray) -> tuple[Decoded, dict[str, float]]:
+        """`predict`, with the milliseconds of each stage (preprocess, infer, postprocess)."""
+        t0 = time.perf_counter()
+        x = self.inputs(frame)
+        t1 = time.perf_counter()
+        out = self.session.run(x)
+        t2 = time.perf_counter()
+        dets = self._named(get_decoder(self.card.decoder)(out, self.card, frame.shape[:2]))
+        t3 = time.perf_counter()
+        ms = ((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000)
+        return dets, dict(zip(STAGES, ms, strict=True))
+
+
+@dataclass
+class LoadedModel(Predictor):
+    """A model ready to predict: its file, backend name, and where its card came from."""
+
+    file: ModelFile
+    backend: str
+    card_source: str
+
+
+def load_model(
+    path: Path | str,
+    backend: str | None = None,
+    options: BackendOptions | None = None,
+    card: Path | None = None,
+    card_overrides: dict[str, Any] | None = None,
+) -> LoadedModel:
+    """Open, load on a backend (default: the first installed one that takes the format) and
+    find its card (given, beside the model, built in, or inferred from the graph)."""
+    mf = open_model(path)
+    be = get_backend(backend) if backend else backend_for(mf)
+    session = be.load(mf, options or BackendOptions())
+    hw = session_input_hw(session)
+    static = analyse(mf, hw if min(hw) > 0 else None)
+    found, source = card_for_session(mf, session, static, card)
+    if card_overrides:
+        found = found.model_copy(update=card_overrides)
+    return LoadedModel(session=session, card=found, file=mf, backend=be.name, card_source=source)
