@@ -51,11 +51,19 @@ def _fleet(text: str, port: int) -> str:
 def test_every_site_config_runs_as_written_and_events_arrive(
     broker_m: Broker, tmp_path: Path
 ) -> None:
+    from edgeplan.updates import bundle
+
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(_fleet((ROOT / "examples/retail/fleet.yaml").read_text(), broker_m.port))
-    res = run_plan(fleet, tmp_path / "out", tmp_path / "store.sqlite", quick=True)
+    key, _ = bundle.generate_keys(tmp_path / "keys")
+    res = run_plan(fleet, tmp_path / "out", tmp_path / "store.sqlite", quick=True, sign_key=key)
     configs = sorted((tmp_path / "out/sites").glob("*/agents/*.yaml"))
     assert configs, "no agent config written"
+    for site in res["sites"]:  # signed bundles of every deployed model, with the public key
+        for b in site.bundles:
+            m = bundle.verify(b, site.folder / "keys/edgeplan-signing.pub.pem")
+            assert m["card"] in m["files"]
+        assert bool(site.bundles) == bool(site.agents)
     deployed = {c for s in res["sites"] for n in s.agents for c in [n]}
     placed_at_edge = [
         d for d in res["plan"].decisions if d.chosen and d.chosen.hardware is not None
@@ -66,6 +74,7 @@ def test_every_site_config_runs_as_written_and_events_arrive(
         for config in configs:
             cfg = load_yaml_model(config, AgentConfig)  # validates against the agent's schema
             chosen = {d.camera: d for d in res["plan"].decisions}
+            assert cfg.updates is not None  # signed updates are wired in
             for cam in cfg.cameras:
                 d = chosen[cam.id]
                 assert cam.latency_budget_ms == d.latency_budget_ms  # the user's budget, not p99

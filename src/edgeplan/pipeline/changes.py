@@ -41,7 +41,14 @@ def _same(a: Option | None, b: Option | None) -> bool:
     return all(getattr(a, f) == getattr(b, f) for f in fields)
 
 
+def _shown(key: str) -> str:
+    """`pkg:x/models/m.onnx@rpi5` -> `m.onnx on rpi5`."""
+    model, _, where = key.rpartition("@")
+    return f"{Path(model).name} on {where}"
+
+
 def _moved(key: str, before: Figure | None, now: Figure | None) -> list[str]:
+    key = _shown(key)
     if now is None:
         return [f"{key} is no longer a candidate"]
     if before is None:

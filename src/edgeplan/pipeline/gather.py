@@ -142,7 +142,17 @@ def _int8(
         return
     vpath, label = built
     card = vpath.parent / "model.card.yaml"
-    rec = accuracy(vpath, data, reference, store, quick, ev.stats, progress, card=card)
+    rec = accuracy(
+        vpath,
+        data,
+        reference,
+        store,
+        quick,
+        ev.stats,
+        progress,
+        card=card,
+        name=f"{path.name} as {label}",
+    )
     ev.accuracy_records[f"{m} [{label}]"] = rec
     ev.int8[m] = Int8Variant(m, vpath, label, open_model(vpath).sha256, _accuracy_of(rec, label))
 

@@ -118,6 +118,7 @@ def accuracy(
     stats: CacheStats,
     progress: Progress,
     card: Path | None = None,
+    name: str | None = None,
 ) -> AccuracyRecord:
     """Accuracy (or agreement with `reference`) on `data`, cached. The calibration tail
     (sizing.calibration) is kept out of the evaluation split: int8 variants calibrate on it."""
@@ -144,7 +145,7 @@ def accuracy(
         key,
         AccuracyRecord,
         stats,
-        f"accuracy of {path.name} on {data.name}",
+        f"accuracy of {name or path.name} on {data.name}",
         partial(evaluate, cfg),
         progress,
     )

@@ -68,7 +68,7 @@ def pareto(cs: CandidateSet) -> go.Figure:
                     text=[_point_label(p, many) if (p.frontier or p.chosen) else "" for p in pts],
                     # alternate above/below so labels of neighbouring points do not overlap
                     textposition=[
-                        "top center" if i % 2 == 0 else "bottom center" for i in range(len(pts))
+                        "top right" if i % 2 == 0 else "bottom right" for i in range(len(pts))
                     ],
                     textfont={"size": 10},
                     customdata=[
