@@ -1,17 +1,24 @@
 """Planner scale: N cameras x ~200 candidates each, planned end to end (candidates, constraints,
 exact Pareto frontier, choice, reasons, TCO). Prints wall time and peak RSS.
 
-    python benchmarks/planner_scale.py --cameras 10000 --json out/planner_scale.json
+    python benchmarks/planner_scale.py --json out/planner_scale.json
+    python benchmarks/planner_scale.py --baseline-src /path/to/old/checkout/src
+
+Each run is a fresh process (the plan's first call, as `edgeplan plan` makes it); the table
+gives the median and the worst of --repeat runs. Figures depend on the host and its load.
 """
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import print_table, write_json
+from _common import print_columns, write_json
 
 from edgeplan.planning import DeviceCost, PerfPoint, PlanInputs, make_plan
 from edgeplan.spec import Fleet
@@ -94,29 +101,80 @@ def build(cameras: int, edge_points: int, cloud_points: int, sites: int) -> Plan
     return PlanInputs(fleet=fleet, perf=tuple(perf), devices=devices)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cameras", type=int, default=10_000)
-    ap.add_argument("--edge-points", type=int, default=10)
-    ap.add_argument("--cloud-points", type=int, default=8)
-    ap.add_argument("--sites", type=int, default=500)
-    ap.add_argument("--json", type=Path, default=None)
-    args = ap.parse_args()
+def one(args: argparse.Namespace) -> dict:
+    """One plan in this process: wall time of make_plan and the process's peak RSS."""
     inputs = build(args.cameras, args.edge_points, args.cloud_points, args.sites)
     t0 = time.perf_counter()
     plan = make_plan(inputs)
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    n = plan.decisions[0].candidates
-    row = {
+    return {
         "cameras": args.cameras,
-        "candidates": n,
+        "candidates": plan.decisions[0].candidates,
         "wall_s": round(wall, 3),
         "peak_rss_mib": round(peak, 1),
         "placed": args.cameras - plan.summary.unplaced,
+        "stable_share": round(
+            sum(bool(getattr(d, "stable", False)) for d in plan.decisions) / args.cameras, 3
+        ),
     }
-    print_table("planner scale (one process, this host)", [row])
-    write_json(args.json, row)
+
+
+def child(args: argparse.Namespace, src: Path | None) -> dict:
+    """One plan in a fresh process (cold, as `edgeplan plan` runs it), with `src` first on
+    the path when given (an older checkout, measured in the same run)."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = f"{src}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    cmd = [sys.executable, __file__, "--one", "--cameras", str(args.cameras), "--edge-points",
+           str(args.edge_points), "--cloud-points", str(args.cloud_points), "--sites",
+           str(args.sites)]  # fmt: skip
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cameras", type=int, default=10_000)
+    ap.add_argument("--edge-points", type=int, default=10)
+    ap.add_argument("--cloud-points", type=int, default=9)
+    ap.add_argument("--sites", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=3, help="fresh processes per code version")
+    ap.add_argument("--baseline-src", type=Path, default=None, help="older checkout's src/")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args)))
+        return
+    versions: list[tuple[str, Path | None]] = [("this checkout", None)]
+    if args.baseline_src:
+        versions.append((f"baseline ({args.baseline_src})", args.baseline_src))
+    rows = []
+    for label, src in versions:
+        runs = [child(args, src) for _ in range(args.repeat)]
+        walls = sorted(r["wall_s"] for r in runs)
+        rows.append(
+            {
+                "code": label,
+                **{k: v for k, v in runs[0].items() if k not in ("wall_s", "peak_rss_mib")},
+                "wall_s_median": walls[len(walls) // 2],
+                "wall_s_max": walls[-1],
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+                "runs": args.repeat,
+            }
+        )
+    if len(rows) == 2:
+        rows[0]["wall_ratio_vs_baseline"] = round(
+            rows[0]["wall_s_median"] / rows[1]["wall_s_median"], 2
+        )
+        rows[0]["rss_ratio_vs_baseline"] = round(
+            rows[0]["peak_rss_mib"] / rows[1]["peak_rss_mib"], 2
+        )
+    print_columns("planner scale (fresh process per run, this host)", rows, "code")
+    write_json(args.json, rows if len(rows) > 1 else rows[0])
 
 
 if __name__ == "__main__":

@@ -159,5 +159,7 @@ def test_characterise_with_data_adds_accuracy(testdata: Path, tmp_path: Path) ->
     assert r.returncode == 0, r.stderr
     data = json.loads(out.read_text())
     metrics = {m["metric"]: m for m in data["accuracy"]}
-    assert set(metrics) == {"map50_95", "map50"} and metrics["map50"]["samples"] == 24
+    assert set(metrics) == {"map50_95", "map50", "recall_at_serving", "precision_at_serving"}
+    assert metrics["map50"]["samples"] == 24
+    assert 0 < metrics["recall_at_serving"]["value"] <= 1  # at the deployed score threshold
     assert 0 < metrics["map50"]["value"] <= 1 and "val2017_yolo" in data["accuracy_dataset"]

@@ -9,13 +9,17 @@ def chosen(plan, i=0):
     return plan.decisions[i].chosen
 
 
+SERVERLESS = [{"id": "g4dn", "kind": "serverless", "region": "us-east-1", "usd_per_gb_s": 0.00002}]
+
+
 def test_no_video_egress_never_goes_pure_cloud() -> None:
-    # cloud would be the cheapest here (episodic, 1 fps), but the rule forbids streams off site
+    # a per-request serverless cloud would be the cheapest here (1 fps, 2 h a day), but the rule
+    # forbids streams off site
     cams = [camera(0, fps=1, hours_per_day=2, workloads=[workload(privacy="no-video-egress")])]
-    plan = make_plan(inputs(fleet(cams)))
+    plan = make_plan(inputs(fleet(cams, cloud=SERVERLESS)))
     assert chosen(plan).pattern not in ("cloud", "cloud-with-edge-prefilter")
     assert plan.decisions[0].dropped.get("privacy", 0) > 0
-    open_plan = make_plan(inputs(fleet([camera(0, fps=1, hours_per_day=2)])))
+    open_plan = make_plan(inputs(fleet([camera(0, fps=1, hours_per_day=2)], cloud=SERVERLESS)))
     assert chosen(open_plan).pattern != chosen(plan).pattern  # the rule, not cost, decided
 
 
@@ -59,13 +63,16 @@ def test_unreliable_network_with_reliability_priority_avoids_pure_cloud() -> Non
         [camera(0, fps=1, hours_per_day=4, workloads=[wl])],
         site={"availability_pct": 90.0},
         priorities={"reliability": True},
+        cloud=SERVERLESS,
     )
     plan = make_plan(inputs(f))
     assert chosen(plan).pattern in ("cloud-fallback", "on-device", "shared-site-device")
     without = make_plan(
         inputs(
             fleet(
-                [camera(0, fps=1, hours_per_day=4, workloads=[wl])], site={"availability_pct": 90.0}
+                [camera(0, fps=1, hours_per_day=4, workloads=[wl])],
+                site={"availability_pct": 90.0},
+                cloud=SERVERLESS,
             )
         )
     )
@@ -74,10 +81,11 @@ def test_unreliable_network_with_reliability_priority_avoids_pure_cloud() -> Non
 
 def test_edge_below_floor_with_high_recall_goes_hybrid() -> None:
     """The edge model misses the floor alone; a measured cascade that escalates 15% of frames
-    holds it, at a fraction of the pure-cloud cost."""
+    holds it, at a fraction of the pure-cloud cost (40 cameras: the cloud needs whole instances
+    for all their frames, the hybrid for 15% of them)."""
     wl = workload(accuracy_floor=0.38, latency_budget_ms=300)
     casc = (Cascade("det-small", "det-large", escalation_rate=0.15, accuracy=0.41),)
-    cams = [camera(i, fps=15, workloads=[wl]) for i in range(4)]
+    cams = [camera(i, fps=15, workloads=[wl]) for i in range(40)]
     plan = make_plan(inputs(fleet(cams), cascades=casc))
     c = chosen(plan)
     assert c.pattern == "hybrid" and c.accuracy >= 0.38 and c.escalation_rate == 0.15

@@ -30,7 +30,8 @@ def test_on_device_tco_by_hand() -> None:
 
 
 def test_cloud_tco_by_hand() -> None:
-    # the same camera streamed to a g4dn ($0.526/h, 300 fps, 60% utilisation) over metered LTE
+    # the same camera streamed to a g4dn ($0.526/h, 300 fps, 60% utilisation) over metered LTE:
+    # whole instances, billed while the camera runs
     f = fleet(
         [camera(0, fps=10)],
         site={"metered_usd_per_gb": 0.05},
@@ -41,13 +42,13 @@ def test_cloud_tco_by_hand() -> None:
     plan = make_plan(inputs(f, perf=(PERF[2],)))
     opt = plan.decisions[0].chosen
     assert opt.pattern == "cloud"
-    instances = 10 / (300 * 0.6)  # 0.0556 of an instance, pooled
-    compute = instances * 0.526 * 24 * DAYS  # $21.35/month
+    instances = 1  # 10 / (300 * 0.6) = 0.056 of one, but instances are whole
+    compute = instances * 0.526 * 24 * DAYS  # $384.24/month
     frames = 10 * 3600 * 24 * DAYS  # 26,298,000 frames/month
     gb = frames * (2.0e6 / 8 / 10) / 1e9  # 1080p10 H.264 = 2.0 Mbit/s -> 657.45 GB/month
     data = gb * 0.05  # $32.87/month
     tco = (compute + data) * 36
-    assert round(tco, 2) == 1951.90  # (21.3468 + 32.8725) * 36
+    assert round(tco, 2) == 15016.16  # (384.2430 + 32.8725) * 36
     assert opt.tco_usd == round(tco, 2)
 
 

@@ -34,6 +34,10 @@ class Hardware:
     end_of_support: str
     source: str
     note: str
+    requires_host: bool = False  # a USB/M.2 accelerator: a host computer drives it
+    default_host: str | None = None  # the host assumed when the fleet names none
+    decode_1080p_fps: float | None = None  # 1080p H.264 frames/s it decodes (hosts)
+    hosting_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,24 @@ def _hardware(r: dict[str, str]) -> Hardware:
         end_of_support=r.get("end_of_support", "") or "",
         source=r.get("source", "user file"),
         note=r.get("note", ""),
+        requires_host=str(r.get("requires_host", "")).lower() in ("yes", "true", "1"),
+        default_host=r.get("default_host") or None,
+        decode_1080p_fps=_f(r.get("decode_1080p_fps")),
+        hosting_note=r.get("hosting_note", ""),
     )
+
+
+def _hosting(r: dict[str, str] | None) -> dict[str, str]:
+    """hosting.csv columns for a hardware row (its note and source joined into one)."""
+    if r is None:
+        return {}
+    note = f"{r.get('note', '')} ({r.get('source', '')}; verified: {r.get('verified', '')})"
+    return {
+        "requires_host": r.get("requires_host", ""),
+        "default_host": r.get("default_host", ""),
+        "decode_1080p_fps": r.get("decode_1080p_fps", ""),
+        "hosting_note": note,
+    }
 
 
 def _model(r: dict[str, str]) -> ModelFacts:
@@ -156,7 +177,11 @@ def _published(r: dict[str, str]) -> Published:
 def load_catalogue(user_file: Path | None = None) -> Catalogue:
     """The built-in catalogue; a user CSV (hardware or model-facts columns, keyed by `id`)
     adds or overrides rows."""
-    hw = {r["id"]: _hardware(r) for r in _rows(_builtin("hardware.csv"))}
+    hosting = {r["id"]: r for r in _rows(_builtin("hosting.csv"))}
+    hw = {
+        r["id"]: _hardware({**r, **_hosting(hosting.get(r["id"]))})
+        for r in _rows(_builtin("hardware.csv"))
+    }
     models = {r["id"]: _model(r) for r in _rows(_builtin("models.csv"))}
     pub = [_published(r) for r in _rows(_builtin("published_latency.csv"))]
     prices = {r["item"]: r for r in _rows(_builtin("cloud_prices.csv"))}
@@ -172,7 +197,7 @@ def load_catalogue(user_file: Path | None = None) -> Catalogue:
     }
     origin = [
         "built-in (project reference set: hardware.csv, models.csv, published_latency.csv, "
-        "cloud_prices.csv)"
+        "cloud_prices.csv; hosting.csv)"
     ]
     if user_file is not None:
         try:

@@ -19,11 +19,14 @@ def serve(
     backend: str | None = typer.Option(None, help="onnxruntime | openvino | litert"),
     port: int = typer.Option(8090, help="HTTP port (KServe v2 REST)."),
     threads: int | None = typer.Option(None, help="Inference threads."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to listen on (0.0.0.0: every interface, for a site device)."
+    ),
 ) -> None:
-    """Serve MODEL as `edgeplan` on http://127.0.0.1:PORT/v2/models/edgeplan/infer: input
+    """Serve MODEL as `edgeplan` on http://HOST:PORT/v2/models/edgeplan/infer: input
     `image` (BYTES, base64 JPEG), output `detections` (JSON). Runs unchanged on KServe/Seldon."""
     open_model(model)  # a clear error before MLServer starts
     work = write_settings(
-        Path(tempfile.mkdtemp(prefix="edgeplan-cloud-")), model, backend, port, threads
+        Path(tempfile.mkdtemp(prefix="edgeplan-cloud-")), model, backend, port, threads, host
     )
     os.execv(sys.executable, [sys.executable, "-m", "mlserver.cli.main", "start", str(work)])

@@ -10,7 +10,12 @@ MODEL_NAME = "edgeplan"
 
 
 def write_settings(
-    work: Path, model: Path, backend: str | None, port: int, threads: int | None
+    work: Path,
+    model: Path,
+    backend: str | None,
+    port: int,
+    threads: int | None,
+    host: str = "127.0.0.1",
 ) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     (work / "settings.json").write_text(
@@ -20,7 +25,7 @@ def write_settings(
                 "grpc_port": 0,
                 "metrics_port": 0,
                 "parallel_workers": 0,
-                "host": "127.0.0.1",
+                "host": host,
                 "debug": False,
                 "metrics_endpoint": None,
             }

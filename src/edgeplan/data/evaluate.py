@@ -13,7 +13,13 @@ import edgeplan
 from edgeplan.backends import BackendOptions
 from edgeplan.backends.predict import LoadedModel, load_model
 from edgeplan.data import agreement as agr
-from edgeplan.data.metrics import MetricValue, bootstrap_mean, coco_map, topk_correct
+from edgeplan.data.metrics import (
+    MetricValue,
+    bootstrap_mean,
+    coco_map,
+    recall_precision,
+    topk_correct,
+)
 from edgeplan.data.predict import frames
 from edgeplan.data.readers import CocoJson, Dataset, YoloTxt, open_dataset
 from edgeplan.errors import ConfigError, DataError
@@ -22,6 +28,7 @@ from edgeplan.records.provenance import host_fingerprint, measured
 
 DETECTION_TASKS = ("detection", "face-detection")
 MAX_DETS = 100  # COCO's maxDets
+EVAL_VERSION = 2  # 2: detection also reports recall and precision at the serving threshold
 
 
 @dataclass
@@ -48,6 +55,7 @@ def eval_cache_key(
     """Content hash of everything that can change an accuracy figure."""
     blob = json.dumps(
         [
+            EVAL_VERSION,
             model_sha,
             backend,
             dataset_sha,
@@ -90,7 +98,11 @@ def _classification(
 
 
 def _detection(
-    model: LoadedModel, ds: Dataset, cfg: EvalConfig, tick: Callable[[], None]
+    model: LoadedModel,
+    ds: Dataset,
+    cfg: EvalConfig,
+    tick: Callable[[], None],
+    serving_threshold: float = 0.5,
 ) -> list[MetricValue]:
     if not isinstance(ds, CocoJson | YoloTxt):
         raise DataError(f"{cfg.data}: detection needs boxes (COCO JSON or YOLO txt)")
@@ -104,7 +116,8 @@ def _detection(
     if not gts:
         raise DataError(f"{cfg.data}: no image could be evaluated")
     del coco_ids  # labels are contiguous 0..79 on both readers: the 80-vs-90 mapping is done
-    return list(coco_map(gts, dets, n_boot=min(cfg.n_boot, 100)))
+    maps = list(coco_map(gts, dets, n_boot=min(cfg.n_boot, 100)))
+    return maps + list(recall_precision(gts, dets, serving_threshold, cfg.n_boot))
 
 
 def _agreement(
@@ -129,8 +142,9 @@ def evaluate(
 ) -> AccuracyRecord:
     """Run the evaluation; `progress(total)` once, then `progress(None)` per image."""
     ds = open_dataset(cfg.data, cfg.fmt, cfg.label_offset)
-    overrides = {"score_threshold": cfg.score_threshold}
-    model = load_model(cfg.model, cfg.backend, cfg.options, cfg.card, overrides)
+    model = load_model(cfg.model, cfg.backend, cfg.options, cfg.card)
+    serving = model.card.score_threshold  # recall/precision are reported at this one
+    model.card = model.card.model_copy(update={"score_threshold": cfg.score_threshold})
     total = min(len(ds), cfg.limit) if cfg.limit else len(ds)
     progress(total)
 
@@ -151,7 +165,7 @@ def evaluate(
     elif model.card.task == "classification":
         values, figure = _classification(model, ds, cfg, tick), "accuracy"
     elif model.card.task in DETECTION_TASKS:
-        values, figure = _detection(model, ds, cfg, tick), "accuracy"
+        values, figure = _detection(model, ds, cfg, tick, serving), "accuracy"
     else:
         raise ConfigError(
             f"card.task {model.card.task!r}: `evaluate --data` handles "

@@ -186,3 +186,32 @@ def keypoint_errors(
     area = float(span[0] * span[1]) or 1e-6
     oks = float(np.mean(np.exp(-d2 / (2 * area * (2 * sigmas[: len(d2)]) ** 2))))
     return float(np.sqrt(d2).mean()), oks
+
+
+def recall_precision(
+    gts: list[DetSample], dets: dict[int, list[dict]], threshold: float, n_boot: int = 200
+) -> tuple[MetricValue, MetricValue]:
+    """Detection recall and precision at the serving score threshold (same class, IoU >= 0.5,
+    greedy by score), pooled over images, with an image-bootstrap 95% interval."""
+    from edgeplan.data.agreement import box_matches
+
+    counts = np.zeros((len(gts), 3))
+    for i, g in enumerate(gts):
+        ref = [
+            {"label": int(lab), "score": 1.0, "box_xyxy": list(map(float, box))}
+            for box, lab, crowd in zip(g.boxes_xyxy, g.labels, g.iscrowd, strict=True)
+            if not crowd
+        ]
+        pred = [d for d in dets.get(g.image_id, []) if d["score"] >= threshold]
+        counts[i] = box_matches(pred, ref, 0.5)
+    tp, npred, nref = counts.sum(axis=0)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(gts), (n_boot, len(gts)))
+    boot = counts[idx].sum(axis=1)  # (n_boot, 3)
+    out = []
+    for name, num, den, col in (("recall", tp, nref, 2), ("precision", tp, npred, 1)):
+        value = float(num / den) if den else 0.0
+        ratios = boot[:, 0] / np.maximum(boot[:, col], 1e-12)
+        lo, hi = np.percentile(ratios, [2.5, 97.5])
+        out.append(MetricValue(f"{name}_at_serving", value, float(lo), float(hi), len(gts)))
+    return out[0], out[1]

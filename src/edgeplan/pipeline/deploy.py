@@ -4,6 +4,8 @@ For each site, `OUT/sites/<site>/`:
 - `agents/<name>.yaml`: one agent config per edge device (a dedicated device per camera for the
   on-device, hybrid and cloud-fallback patterns; one per pooled shared device), validated against
   the agent's schema before it is written;
+- `servers/<device>.sh`: federated edge: the command that serves the heavier model on the site
+  device the cameras escalate to (`edgeplan cloud serve`, the same protocol as a cloud endpoint);
 - `models/`: the chosen model files (the int8 variant where the plan chose it) with their cards,
   and the same-device fallback models;
 - `clips/`: generated clips for `demo:clip:*` sources;
@@ -17,6 +19,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -28,7 +31,8 @@ from edgeplan.planning.output import Decision, Option, Plan
 from edgeplan.spec.agent import AgentConfig
 from edgeplan.spec.fleet import Camera, CloudOption, Fleet
 
-EDGE_PATTERNS = ("on-device", "shared-site-device", "hybrid", "cloud-fallback")
+EDGE_PATTERNS = ("on-device", "shared-site-device", "hybrid", "cloud-fallback", "federated-edge")
+SITE_SERVER_URL = "http://127.0.0.1:8500"  # federated edge, when the site states none
 # backends the agent tries, best first, by device kind and model format; the format's CPU
 # backend always closes the chain so the same files also run on a plain host
 ACCELERATED = {
@@ -48,6 +52,7 @@ class SiteFiles:
     devices: dict[str, str] = field(default_factory=dict)  # name -> hardware id
     bundles: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    servers: dict[str, str] = field(default_factory=dict)  # site device -> serve command
 
 
 def _source(cam: Camera, base: Path, folder: Path) -> tuple[str | None, bool, str]:
@@ -197,6 +202,8 @@ class SiteWriter:
                 "backends": _backends(kind, open_model(fpath).format),
             }
             cfg["fallback_models"] = [fb_cfg | ({"precision": fb.variant} if fb.variant else {})]
+        if o.pattern == "federated-edge":
+            cfg["escalation"] = self.site_server(d, o, cam, files)
         if o.pattern == "hybrid":
             cfg["escalation"] = _escalation(d, o, cam, self.clouds.get(o.cloud or ""), self.plan)
             if not cfg["escalation"]["url"]:
@@ -204,6 +211,32 @@ class SiteWriter:
                     f"{d.camera}: hybrid, but cloud option {o.cloud} has no `endpoint:`"
                 )
         return cfg
+
+    def site_server(self, d: Decision, o: Option, cam: Camera, files: SiteFiles) -> dict:
+        """Federated edge: the site device serves the heavier model; the camera escalates to
+        it as a hybrid does to the cloud (no price per escalation)."""
+        site = next(s for s in self.fleet.sites if s.id == cam.site)
+        url = site.server_url or SITE_SERVER_URL
+        if site.server_url is None:
+            files.notes.append(
+                f"{d.camera}: escalates to {url} (set sites[].server_url to the "
+                f"{o.site_hardware} device's address)"
+            )
+        heavy = o.model_copy(update={"model": o.cloud_model, "deployed_model": None})
+        got = _model_files(heavy, self.ev)
+        if got is None:
+            files.notes.append(f"{d.camera}: {o.cloud_model} is a catalogue id, not a file")
+        else:
+            path, card, name = got
+            model, _ = _copy_model(path, card, name, files.folder)
+            parts = urlsplit(url)
+            host = "127.0.0.1" if parts.hostname in ("127.0.0.1", "localhost") else "0.0.0.0"
+            files.servers.setdefault(
+                o.site_hardware or "site",
+                f"edgeplan cloud serve {model} --host {host} --port {parts.port or 80}",
+            )
+        esc = _escalation(d, o, cam, None, self.plan)
+        return esc | {"url": url, "model": "edgeplan", "usd_per_escalation": 0.0}
 
     def agent_config(self, name: str, cameras: list[dict], files: SiteFiles, device: str) -> dict:
         dep = self.fleet.deploy
@@ -265,6 +298,7 @@ def write_sites(
             )
             path.write_text(header + yaml.safe_dump(cfg, sort_keys=False))
             files.agents[name], files.devices[name] = path, hw
+        _servers(files)
         _readme(files)
         result.append(files)
     return result
@@ -301,9 +335,25 @@ def _sign(cfg: dict, files: SiteFiles, key: Path) -> None:
     }
 
 
+def _servers(files: SiteFiles) -> None:
+    """One script per site device that serves escalations (run from its folder)."""
+    if not files.servers:
+        return
+    folder = files.folder / "servers"
+    folder.mkdir(exist_ok=True)
+    for hw, cmd in files.servers.items():
+        script = folder / f"{hw}.sh"
+        script.write_text(f"#!/bin/sh\n# site {files.site}: serves escalations on {hw}\n"
+                          f'cd "$(dirname "$0")" && exec {cmd}\n')  # fmt: skip
+        script.chmod(0o755)
+
+
 def _readme(files: SiteFiles) -> None:
     lines = [f"# Site {files.site}", "", "| agent config | device |", "|---|---|"]
     lines += [f"| agents/{p.name} | {files.devices[n]} |" for n, p in files.agents.items()]
+    lines += [
+        f"| servers/{hw}.sh | {hw} (serves the cameras' escalations) |" for hw in files.servers
+    ]
     if files.bundles:
         lines += ["", "Signed bundles: " + ", ".join(f"bundles/{b.name}" for b in files.bundles)]
     if files.notes:

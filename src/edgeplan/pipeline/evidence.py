@@ -22,6 +22,8 @@ class Accuracy:
 
     value: float | None
     source: str  # "measured: map50_95 on labels (n=48)", "agreement: ...", "published", "none"
+    recall: float | None = None  # detection, at the serving threshold (measured only)
+    precision: float | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,14 @@ from edgeplan.records.types import CharacterisationRecord
 from edgeplan.spec.fleet import Fleet, Workload
 
 # the precision a model is deployed at, by device kind
-KIND_PRECISION = {"tpu": "int8", "npu": "int8", "vpu": "fp16", "gpu-soc": "fp16", "cpu": "fp32"}
+KIND_PRECISION = {
+    "tpu": "int8",
+    "npu": "int8",
+    "vpu": "fp16",
+    "gpu-soc": "fp16",
+    "gpu": "fp16",
+    "cpu": "fp32",
+}
 QUANT_OPS = {
     "QuantizeLinear",
     "DequantizeLinear",
@@ -69,7 +76,13 @@ def gather_models(fleet: Fleet, base: Path, cat: Catalogue, ev: Evidence) -> Non
 def _accuracy_of(rec: AccuracyRecord, what: str = "") -> Accuracy:
     kind = "agreement" if rec.figure == "agreement" else "measured"
     of = f" of its {what} variant" if what else ""
-    return Accuracy(rec.value, f"{kind}: {rec.metric}{of} on {rec.dataset_name} (n={rec.samples})")
+    by = {m.metric: m.value for m in rec.metrics} if rec.figure == "accuracy" else {}
+    return Accuracy(
+        rec.value,
+        f"{kind}: {rec.metric}{of} on {rec.dataset_name} (n={rec.samples})",
+        by.get("recall_at_serving"),
+        by.get("precision_at_serving"),
+    )
 
 
 def _published(ref: ModelRef, cat: Catalogue) -> Accuracy:
@@ -112,7 +125,7 @@ def gather_accuracy(
                         rec.value,
                         f"agreement: the reference itself ({rec.value:.2f} by definition, not a "
                         "measure of its accuracy)",
-                    )
+                    )  # recall/precision against itself are meaningless: left unknown
                 if needs_int8:
                     _int8(m, path, data, reference, store, cache, quick, ev, progress)
     for m, ref in ev.refs.items():
@@ -194,12 +207,65 @@ def accelerator_hosts(fleet: Fleet, cat: Catalogue) -> dict[str, str]:
     return out
 
 
+def _projection(
+    m: str,
+    ref: ModelRef,
+    prof: CostProfile,
+    target: str,
+    device: str,
+    prec: str,
+    tail: float,
+    cat: Catalogue,
+    cal: Calibration,
+    ev: Evidence,
+    throughput_metric: bool = False,
+) -> ProjectionRecord:
+    """One projection as a record. `target` names what it is for (a device id, or a cloud
+    option id whose accelerator is `device`)."""
+    host = ev.hosts.get(target)
+    pr = project(prof, device, prec, cal, cat, host=host)
+    tput = pr.throughput_fps
+    if throughput_metric:  # batched serving: the device's throughput rows, not 1000 / latency
+        tput = project(prof, device, prec, cal, cat, metric="throughput_fps").throughput_fps
+    key = hashlib.sha256(
+        json.dumps(
+            [ev.sha256.get(m, m), target, device, prec, host, round(tail, 4),
+             "; ".join(cat.origin), edgeplan.__version__]
+        ).encode()
+    ).hexdigest()  # fmt: skip
+    return ProjectionRecord(
+        record_id=key[:16],
+        cache_key=key,
+        model_sha256=ev.sha256.get(m, ""),
+        model_path=str(ref.path) if ref.path else m,
+        backend=f"projected:{prec}",
+        device_id=device,
+        precision=prec,
+        host_device=host if pr.cpu_fallback_gmacs else None,
+        deployable=pr.deployable,
+        reason=pr.reason,
+        latency_ms_p50=pr.latency_ms,
+        latency_ms_low=pr.latency_ms_low,
+        latency_ms_high=pr.latency_ms_high,
+        band_pct=pr.band_pct,
+        tail_ratio=round(tail, 4),
+        latency_ms_p99=round(float(pr.latency_ms) * tail, 4) if pr.latency_ms else None,
+        throughput_fps=tput,
+        power_w=pr.power_w,
+        power_source=pr.power_source,
+        calibration=pr.calibration,
+        cpu_fallback_gmacs=pr.cpu_fallback_gmacs,
+        notes=tuple(pr.notes) + ((f"for cloud option {target}",) if target != device else ()),
+        provenance=Provenance(source="projected", harness={"catalogue": cat.origin}),
+    )
+
+
 def gather_projections(
     fleet: Fleet, cat: Catalogue, cal: Calibration, store: RecordStore, ev: Evidence
 ) -> None:
-    """Project every model onto every candidate device, as records (stored like the others)."""
+    """Project every model onto every candidate device and every cloud option's accelerator,
+    as records (stored like the others)."""
     ev.hosts = accelerator_hosts(fleet, cat)
-    cat_digest = hashlib.sha256("; ".join(cat.origin).encode()).hexdigest()[:16]
     for m, ref in ev.refs.items():
         prof = _profile(ref, cat, cal)
         if prof is None:
@@ -211,48 +277,16 @@ def gather_projections(
         tail = host.latency_ms_p99 / host.latency_ms_p50 if host else 1.3
         for h in fleet.hardware:
             prec = KIND_PRECISION.get(cat.device(h.id).kind, "fp32")
-            pr = project(prof, h.id, prec, cal, cat, host=ev.hosts.get(h.id))
-            key = hashlib.sha256(
-                json.dumps(
-                    [
-                        ev.sha256.get(m, m),
-                        h.id,
-                        prec,
-                        ev.hosts.get(h.id),
-                        round(tail, 4),
-                        cat_digest,
-                        edgeplan.__version__,
-                    ]
-                ).encode()
-            ).hexdigest()
-            p99 = round(float(pr.latency_ms) * tail, 4) if pr.latency_ms else None
-            rec = ProjectionRecord(
-                record_id=key[:16],
-                cache_key=key,
-                model_sha256=ev.sha256.get(m, ""),
-                model_path=str(ref.path) if ref.path else m,
-                backend=f"projected:{prec}",
-                device_id=h.id,
-                precision=prec,
-                host_device=ev.hosts.get(h.id) if pr.cpu_fallback_gmacs else None,
-                deployable=pr.deployable,
-                reason=pr.reason,
-                latency_ms_p50=pr.latency_ms,
-                latency_ms_low=pr.latency_ms_low,
-                latency_ms_high=pr.latency_ms_high,
-                band_pct=pr.band_pct,
-                tail_ratio=round(tail, 4),
-                latency_ms_p99=p99,
-                throughput_fps=pr.throughput_fps,
-                power_w=pr.power_w,
-                power_source=pr.power_source,
-                calibration=pr.calibration,
-                cpu_fallback_gmacs=pr.cpu_fallback_gmacs,
-                notes=tuple(pr.notes),
-                provenance=Provenance(source="projected", harness={"catalogue": cat.origin}),
-            )
+            rec = _projection(m, ref, prof, h.id, h.id, prec, tail, cat, cal, ev)
             store.put(rec)
             ev.projections[(m, h.id)] = rec
+        for opt in fleet.cloud:
+            if opt.gpu is None or opt.kind != "gpu-instance":
+                continue
+            prec = KIND_PRECISION.get(cat.device(opt.gpu).kind, "fp16")
+            rec = _projection(m, ref, prof, opt.id, opt.gpu, prec, tail, cat, cal, ev, True)
+            store.put(rec)
+            ev.projections[(m, opt.id)] = rec
 
 
 def gather_device_records(store: RecordStore, ev: Evidence) -> None:
@@ -305,7 +339,7 @@ def gather_cascades(
             ds = open_dataset(data)
             limit = eval_limit(len(ds), quick)
             for e in w.models:
-                for c in w.cloud_models:
+                for c in dict.fromkeys([*w.cloud_models, *(w.site_models or [])]):
                     ep, cp = ev.refs[e].path, ev.refs[c].path
                     if ep is None or cp is None or e == c or (e, c) in seen:
                         continue
@@ -326,7 +360,6 @@ def gather_cascades(
 
 
 def _cascade_candidate(w: Workload) -> bool:
-    """Labelled data (not agreement) and a cloud model other than the edge ones."""
-    return bool(
-        w.validation_data and not w.validation_reference and set(w.cloud_models) - set(w.models)
-    )
+    """Labelled data (not agreement) and a cloud or site model other than the edge ones."""
+    others = (set(w.cloud_models) | set(w.site_models or [])) - set(w.models)
+    return bool(w.validation_data and not w.validation_reference and others)

@@ -6,7 +6,13 @@ from pathlib import Path
 from edgeplan.catalogue.load import Catalogue
 from edgeplan.pipeline import gather
 from edgeplan.pipeline.evidence import Evidence
-from edgeplan.pipeline.points import cascades, cloud_points, devices, edge_points
+from edgeplan.pipeline.points import (
+    cascades,
+    cloud_points,
+    devices,
+    edge_points,
+    gate_pass_rates,
+)
 from edgeplan.planning import PlanInputs
 from edgeplan.progress import Progress
 from edgeplan.projection.calibrate import Calibration
@@ -34,4 +40,13 @@ def build_inputs(
     gather.gather_projections(fleet, cat, cal, store, ev)
     gather.gather_device_records(store, ev)
     perf = (*edge_points(fleet, ev), *cloud_points(fleet, ev))
-    return PlanInputs(fleet=fleet, perf=perf, devices=costs, cascades=cascades(ev)), ev
+    return (
+        PlanInputs(
+            fleet=fleet,
+            perf=perf,
+            devices=costs,
+            cascades=cascades(ev),
+            gate_pass_rate=gate_pass_rates(ev),
+        ),
+        ev,
+    )

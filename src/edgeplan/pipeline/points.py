@@ -3,11 +3,12 @@ each figure taken by the one precedence rule (records.precedence) and tagged wit
 
 from dataclasses import dataclass
 
-from edgeplan.catalogue.load import Catalogue
+from edgeplan.catalogue.load import Catalogue, Hardware
 from edgeplan.errors import ConfigError
 from edgeplan.pipeline.evidence import Accuracy, Evidence
+from edgeplan.pipeline.hosts import host_of
 from edgeplan.planning import DeviceCost, PerfPoint
-from edgeplan.planning.inputs import Cascade
+from edgeplan.planning.inputs import Cascade, Source
 from edgeplan.projection.project import DEFAULT_POWER_W
 from edgeplan.records.accuracy import ProjectionRecord
 from edgeplan.records.precedence import best
@@ -19,7 +20,7 @@ OVERLOAD_SHARE = 0.01  # production drops above this share mean the device was s
 
 @dataclass(frozen=True)
 class _Figure:
-    source: str
+    source: Source
     latency_ms_p99: float
     throughput_fps: float
     band_pct: float
@@ -27,28 +28,45 @@ class _Figure:
     when: str = ""
 
 
+def _idle_w(hw: Hardware) -> float:
+    if hw.power_min_w is not None:
+        return hw.power_min_w
+    return (hw.power_max_w or DEFAULT_POWER_W.get(hw.kind, 10.0)) * IDLE_SHARE
+
+
 def devices(fleet: Fleet, cat: Catalogue) -> dict[str, DeviceCost]:
-    """Cost inputs of every candidate device: catalogue figures, overridden by the fleet."""
+    """Cost inputs of every candidate device: catalogue figures, overridden by the fleet. An
+    accelerator that needs a host is priced, powered and decodes with it."""
     out = {}
     for h in fleet.hardware:
         hw = cat.device(h.id)
-        idle = (
-            hw.power_min_w
-            if hw.power_min_w is not None
-            else ((hw.power_max_w or DEFAULT_POWER_W.get(hw.kind, 10.0)) * IDLE_SHARE)
-        )
         price = h.price_usd if h.price_usd is not None else hw.price_usd
         if price is None:
             raise ConfigError(
                 f"hardware {h.id!r} has no catalogue price: give hardware[].price_usd"
             )
+        host_id = host_of(h, cat)
+        host = cat.device(host_id) if host_id else None
+        if host is not None and host.price_usd is None:
+            raise ConfigError(f"host {host.id!r} of {h.id!r} has no catalogue price")
+        decoder = host or hw
         out[h.id] = DeviceCost(
             h.id,
             float(price),
             h.life_years,
-            float(idle),
+            _idle_w(hw),
             "fleet.yaml" if h.price_usd is not None else "published",
             hw.end_of_support,
+            host=host_id,
+            host_price_usd=float(host.price_usd or 0.0) if host else 0.0,
+            host_idle_w=_idle_w(host) if host else 0.0,
+            host_max_w=float(host.power_max_w or DEFAULT_POWER_W.get(host.kind, 10.0))
+            if host
+            else 0.0,
+            decode_1080p_fps=h.decode_1080p_fps or decoder.decode_1080p_fps,
+            decode_source=(
+                "fleet.yaml" if h.decode_1080p_fps else f"{decoder.id}: {decoder.hosting_note}"
+            ),
         )
     return out
 
@@ -143,18 +161,34 @@ def edge_points(fleet: Fleet, ev: Evidence) -> list[PerfPoint]:
                 accuracy_source=acc.source,
                 artifact=artifact,
                 variant=variant,
+                recall=acc.recall,
+                precision=acc.precision,
+                exclusion="" if rec.deployable else rec.reason,
             )
         )
     return out
 
 
+def _cloud_models(fleet: Fleet) -> set[str]:
+    return {m for c in fleet.cameras for w in c.workloads for m in (w.cloud_models or w.models)}
+
+
 def cloud_points(fleet: Fleet, ev: Evidence) -> list[PerfPoint]:
-    """Cloud options: an API at its stated latency; an instance at this host's measured speed
-    times the fleet's speed-up (stated as assumed)."""
+    """Cloud options as performance points:
+    - an API: its stated latency (assumed);
+    - an instance whose accelerator is named (`gpu:`): projected like a device, calibrated on
+      that accelerator's published figures (throughput from its batched-throughput rows);
+    - a serverless endpoint (CPU) or an instance with `speedup_vs_host`: this host's measured
+      figures times the override (assumed);
+    - otherwise no candidate, and a note says so."""
     out = []
+    wanted = _cloud_models(fleet)
     for opt in fleet.cloud:
         for m in ev.refs:
+            if m not in wanted:
+                continue
             acc = ev.accuracy.get(m, Accuracy(None, "none"))
+            rec = ev.projections.get((m, opt.id))
             host = ev.best_host(m)
             if opt.kind == "api":
                 out.append(
@@ -168,21 +202,55 @@ def cloud_points(fleet: Fleet, ev: Evidence) -> list[PerfPoint]:
                         "assumed",
                         note="API latency assumed (fleet.yaml api_latency_ms)",
                         accuracy_source=acc.source,
+                        recall=acc.recall,
+                        precision=acc.precision,
                     )
                 )
-            elif host is not None:
+            elif rec is not None and rec.latency_ms_p99 is not None:
                 out.append(
                     PerfPoint(
                         m,
                         opt.id,
-                        host.latency_ms_p99 / opt.speedup_vs_host,
-                        host.throughput_fps * opt.speedup_vs_host,
+                        rec.latency_ms_p99,
+                        float(rec.throughput_fps or 0.0),
                         acc.value,
                         None,
-                        "measured" if opt.speedup_vs_host == 1.0 else "assumed",
-                        note=f"this host's figures x speed-up {opt.speedup_vs_host:g} (assumed)",
+                        "projected",
+                        band_pct=rec.band_pct,
+                        backend=rec.precision,
+                        deployable=rec.deployable,
+                        note=f"{rec.precision} on {rec.device_id}; {rec.calibration}",
                         accuracy_source=acc.source,
+                        recall=acc.recall,
+                        precision=acc.precision,
                     )
+                )
+            elif host is not None and (opt.speedup_vs_host or opt.kind == "serverless"):
+                k = opt.speedup_vs_host or 1.0
+                why = (
+                    f"this host's measured figures x speed-up {k:g} (fleet.yaml override)"
+                    if opt.speedup_vs_host
+                    else "this host's measured figures taken as the serverless CPU's"
+                )
+                out.append(
+                    PerfPoint(
+                        m,
+                        opt.id,
+                        host.latency_ms_p99 / k,
+                        host.throughput_fps * k,
+                        acc.value,
+                        None,
+                        "assumed",
+                        note=f"{why} (assumed)",
+                        accuracy_source=acc.source,
+                        recall=acc.recall,
+                        precision=acc.precision,
+                    )
+                )
+            else:
+                ev.notes.append(
+                    f"cloud option {opt.id}: no candidate for {m}: name its accelerator "
+                    "(`gpu:`, e.g. nvidia-t4) or give `speedup_vs_host`"
                 )
     return out
 
@@ -205,3 +273,17 @@ def cascades(ev: Evidence) -> tuple[Cascade, ...]:
         )
         out.append(Cascade(c.edge_model, c.cloud_model, esc, c.accuracy, src, c.band))
     return tuple(out)
+
+
+def gate_pass_rates(ev: Evidence) -> dict[str, float]:
+    """Per camera, the share of frames its motion gate let through in production (the newest
+    record with enough frames): it replaces the declared duty cycle."""
+    out: dict[str, tuple[str, float]] = {}
+    for p in ev.production:
+        if p.frames_in < 100 or ("no_motion" not in p.frames_dropped and p.frames_processed == 0):
+            continue
+        rate = 1.0 - p.frames_dropped.get("no_motion", 0) / p.frames_in
+        when = p.provenance.timestamp_utc
+        if p.camera not in out or when > out[p.camera][0]:
+            out[p.camera] = (when, min(max(rate, 1e-3), 1.0))
+    return {cam: rate for cam, (_, rate) in out.items()}

@@ -4,29 +4,40 @@ import numpy as np
 
 from edgeplan.spec.fleet import Priorities
 
-_INDEX = {"latency": 0, "accuracy": 1, "power": 2, "cost": 3}
+INDEX = {"latency": 0, "accuracy": 1, "power": 2, "cost": 3, "availability": 4}
 
 
 def _lexicographic(obj: np.ndarray, allowed: np.ndarray, pr: Priorities) -> np.ndarray:
     keep = allowed.copy()
     tol = pr.tolerance_pct / 100
     for name in pr.order:
-        v = np.where(keep, obj[..., _INDEX[name]], np.inf)
+        v = np.where(keep, obj[..., INDEX[name]], np.inf)
         best = v.min(axis=1, keepdims=True)
         band = np.abs(best) * tol + 1e-12
         keep &= v <= best + band
-    first = np.where(keep, obj[..., _INDEX[pr.order[0]]], np.inf)
-    return first.argmin(axis=1)
+    # among what is left, the best on the first priority; ties go to the next priorities
+    for name in pr.order:
+        v = np.where(keep, obj[..., INDEX[name]], np.inf)
+        keep &= v <= v.min(axis=1, keepdims=True)
+    return keep.argmax(axis=1)
 
 
 def _weighted(obj: np.ndarray, allowed: np.ndarray, pr: Priorities) -> np.ndarray:
     weights = pr.weights or {}
-    w = np.array([float(weights.get(k, 0.0)) for k in _INDEX])  # type: ignore[call-overload]
-    v = np.where(allowed[..., None], obj, np.nan)
-    lo, hi = np.nanmin(v, axis=1, keepdims=True), np.nanmax(v, axis=1, keepdims=True)
-    norm = (v - lo) / np.where(hi > lo, hi - lo, 1.0)
-    score = np.where(allowed, np.nansum(norm * w, axis=-1), np.inf)
+    w = np.array([float(weights.get(k, 0.0)) for k in INDEX])  # type: ignore[call-overload]
+    lo, hi = ranges(obj, allowed)
+    norm = (obj - lo) / np.where(hi > lo, hi - lo, 1.0)
+    score = np.where(allowed, (norm * w).sum(axis=-1), np.inf)
     return score.argmin(axis=1)
+
+
+def ranges(obj: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, each objective's (min, max) over the allowed points, (C, 1, 5) each; (0, 0)
+    for a row with none (its score is never used)."""
+    some = np.asarray(allowed.any(axis=1))[:, None, None]
+    lo = np.where(allowed[..., None], obj, np.inf).min(axis=1, keepdims=True)
+    hi = np.where(allowed[..., None], obj, -np.inf).max(axis=1, keepdims=True)
+    return np.where(some, lo, 0.0), np.where(some, hi, 0.0)
 
 
 def choose(

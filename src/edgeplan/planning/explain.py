@@ -9,14 +9,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeplan.planning.candidates import CameraArrays, Evaluated, Template
-from edgeplan.planning.inputs import PlanInputs
-from edgeplan.planning.output import CandidatePoint, CandidateSet, Decision, Option
+from edgeplan.planning.cameras import CameraArrays
+from edgeplan.planning.evaluate import Evaluated
+from edgeplan.planning.inputs import HOST_NOISE_PCT, PlanInputs
+from edgeplan.planning.output import CandidatePoint, CandidateSet, Decision, Option, built
 from edgeplan.planning.patterns import LABELS, Pattern, Violation, reasons
+from edgeplan.planning.template import Template
 from edgeplan.spec.fleet import Priorities, Workload
 from edgeplan.words import plural
 
-_OBJ = {"latency": "latency", "accuracy": "accuracy", "power": "power", "cost": "tco"}
+_OBJ = {
+    "latency": "latency_ms_p99",
+    "accuracy": "accuracy",
+    "power": "power_w",
+    "cost": "tco_usd",
+    "availability": "unavailability",
+}
 NAMES = [v.name.lower() for v in Violation]
 
 
@@ -25,12 +33,17 @@ def violation_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row: candidates dropped by each constraint, and of those, how many were better than
     the chosen one on the first priority (the binding constraints). Both (C, bits)."""
-    bits = ((ev.violations[..., None] >> np.arange(len(Violation))) & 1).astype(bool)
+    n = len(Violation)
+    codes = np.ascontiguousarray(ev.violations, dtype="<u2")  # 14 bits
+    bits = np.unpackbits(codes.view(np.uint8).reshape(*codes.shape, 2), axis=-1,
+                         bitorder="little")[..., :n]  # fmt: skip
     vals = getattr(ev, _OBJ[pr.order[0]])
     vals = -vals if pr.order[0] == "accuracy" else vals
     ref = np.take_along_axis(vals, np.maximum(pick, 0)[:, None], axis=1)
-    better = (vals < ref) & (pick >= 0)[:, None]
-    return bits.sum(axis=1), (bits & better[..., None]).sum(axis=1)
+    better = ((vals < ref) & (pick >= 0)[:, None]).astype(np.uint8)
+    dropped = bits.sum(axis=1, dtype=np.int64)
+    binding = np.einsum("cnb,cn->cb", bits, better, dtype=np.int64)
+    return dropped, binding
 
 
 @dataclass
@@ -43,6 +56,7 @@ class _Static:
     deployed: list[tuple[str | None, str | None]]
     cloud: list[str | None]
     cloud_model: list[str | None]
+    site_hardware: list[str | None]
     sources: list[dict[str, str]]
     esc: list[float]
     esc_band: list[tuple[float, float] | None]
@@ -51,19 +65,23 @@ class _Static:
 
 def _static(t: Template, inputs: PlanInputs) -> _Static:
     perf, fleet = inputs.perf, inputs.fleet
-    st = _Static([], [], [], [], [], [], [], [], [], [])
+    st = _Static([], [], [], [], [], [], [], [], [], [], [])
     for j in range(t.n):
         ep = perf[t.edge[j]] if t.edge[j] >= 0 else None
-        cp = perf[t.cloud[j]] if t.cloud[j] >= 0 else None
+        cp = perf[t.remote[j]] if t.remote[j] >= 0 else None
         pat = Pattern(int(t.pattern[j]))
         src: dict[str, str] = {}
+        fed = pat == Pattern.FEDERATED
         if ep:
             src["edge latency"] = ep.source
-        if cp:
+        if cp and fed:
+            src["site inference"] = cp.source
+            src["network"] = "site LAN (costs.lan_ms, assumed)"
+        elif cp:
             src["cloud inference"] = cp.source
             src["network"] = "fleet.yaml (site RTT, uplink)"
         casc = inputs.cascades[t.cascade[j]] if t.cascade[j] >= 0 else None
-        if pat == Pattern.HYBRID:
+        if pat in (Pattern.HYBRID, Pattern.FEDERATED):
             band = f" at band [{casc.band[0]:g}, {casc.band[1]:g})" if casc and casc.band else ""
             src["accuracy"] = f"measured: cascade{band}" if casc else "assumed (declared rate)"
             src["escalation rate"] = casc.source if casc else "assumed (fleet.yaml)"
@@ -77,9 +95,11 @@ def _static(t: Template, inputs: PlanInputs) -> _Static:
         st.deployed.append((ep.artifact or None, ep.variant or None) if ep else (None, None))
         st.cloud.append(fleet.cloud[t.cloud_opt[j]].id if t.cloud_opt[j] >= 0 else None)
         st.cloud_model.append(cp.model if cp else None)
+        st.site_hardware.append(cp.hardware if cp and fed else None)
         st.sources.append(src)
-        st.esc.append(round(float(t.esc[j]), 4) if pat == Pattern.HYBRID else 0.0)
-        st.esc_band.append(casc.band if casc and pat == Pattern.HYBRID else None)
+        escalates = pat in (Pattern.HYBRID, Pattern.FEDERATED)
+        st.esc.append(round(float(t.escalation_rate[j]), 4) if escalates else 0.0)
+        st.esc_band.append(casc.band if casc and escalates else None)
         st.band.append(float(t.band_pct[j]))
     return st
 
@@ -87,41 +107,48 @@ def _static(t: Template, inputs: PlanInputs) -> _Static:
 def _options(st: _Static, ev: Evaluated, idx: np.ndarray, months: float) -> list[Option | None]:
     rows = np.arange(len(idx))
     j = np.maximum(idx, 0)
-    lat = np.round(ev.latency[rows, j], 3).tolist()
+    lat = np.round(ev.latency_ms_p99[rows, j], 3).tolist()
     acc = ev.accuracy[rows, j]
     acc_l = [None if np.isnan(a) else round(a, 4) for a in acc.tolist()]
-    pw = np.round(ev.power[rows, j], 3).tolist()
-    tco = ev.tco[rows, j]
+    pw = np.round(ev.power_w[rows, j], 3).tolist()
+    tco = ev.tco_usd[rows, j]
     usd = np.round(tco / months, 2).tolist()
     tco_l = np.round(tco, 2).tolist()
     av = np.round(ev.availability[rows, j], 5).tolist()
-    out: list[Option | None] = []
-    for r, k in enumerate(idx.tolist()):
-        if k < 0:
-            out.append(None)
-            continue
-        # built without re-validation: every value comes from validated inputs and the arrays
-        out.append(
-            Option.model_construct(
-                pattern=st.label[k],
-                hardware=st.hardware[k],
-                model=st.model[k],
-                deployed_model=st.deployed[k][0],
-                variant=st.deployed[k][1],
-                cloud=st.cloud[k],
-                cloud_model=st.cloud_model[k],
-                latency_ms_p99=lat[r],
-                accuracy=acc_l[r],
-                power_w=pw[r],
-                usd_per_month=usd[r],
-                tco_usd=tco_l[r],
-                availability=av[r],
-                escalation_rate=st.esc[k],
-                escalation_band=st.esc_band[k],
-                sources=st.sources[k],
-                latency_band_pct=st.band[k],
-            )
+    static: dict[int, dict] = {}
+    for k in set(idx.tolist()) - {-1}:
+        static[k] = {
+            "pattern": st.label[k],
+            "hardware": st.hardware[k],
+            "model": st.model[k],
+            "deployed_model": st.deployed[k][0],
+            "variant": st.deployed[k][1],
+            "cloud": st.cloud[k],
+            "cloud_model": st.cloud_model[k],
+            "site_hardware": st.site_hardware[k],
+            "escalation_rate": st.esc[k],
+            "escalation_band": st.esc_band[k],
+            "sources": st.sources[k],
+            "latency_band_pct": st.band[k],
+        }
+    # built without re-validation: every value comes from validated inputs and the arrays
+    out: list[Option | None] = [
+        None
+        if k < 0
+        else built(
+            Option,
+            {
+                **static[k],
+                "latency_ms_p99": lat[r],
+                "accuracy": acc_l[r],
+                "power_w": pw[r],
+                "usd_per_month": usd[r],
+                "tco_usd": tco_l[r],
+                "availability": av[r],
+            },
         )
+        for r, k in enumerate(idx.tolist())
+    ]
     return out
 
 
@@ -134,15 +161,15 @@ def _what_if(
     rows = np.arange(c)
     out: list[list[str]] = [[] for _ in range(c)]
     months = inputs.fleet.horizon_years * 12
-    chosen_tco = np.where(pick >= 0, ev.tco[rows, np.maximum(pick, 0)], np.inf)
+    chosen_tco = np.where(pick >= 0, ev.tco_usd[rows, np.maximum(pick, 0)], np.inf)
     cloud_cols = np.nonzero(t.pattern == Pattern.CLOUD)[0]
     if len(cloud_cols):
-        k = cloud_cols[np.argmin(ev.tco[:, cloud_cols], axis=1)]
-        vk, tk = ev.violations[rows, k], ev.tco[rows, k]
+        k = cloud_cols[np.argmin(ev.tco_usd[:, cloud_cols], axis=1)]
+        vk, tk = ev.violations[rows, k], ev.tco_usd[rows, k]
         region = t.region[k]
-        rtt = ca.rtt_p99[rows, np.maximum(region, 0)]
-        need = w.latency_budget_ms - (ev.latency[rows, k] - rtt)
-        cloud_part = ev.parts["cloud"][rows, k] * months
+        rtt = ca.rtt_ms_p99[rows, np.maximum(region, 0)]
+        need = w.latency_budget_ms - (ev.latency_ms_p99[rows, k] - rtt)
+        cloud_part = ev.usd_per_month_by_part["cloud"][rows, k] * months
         cut = (tk - chosen_tco) / np.maximum(cloud_part, 1e-9)
         for r in np.nonzero(vk == (1 << Violation.LATENCY))[0].tolist():
             opt = inputs.fleet.cloud[t.cloud_opt[k[r]]].id
@@ -166,16 +193,42 @@ def _what_if(
             out[r].append(f"if cloud compute were {cut[r]:.0%} cheaper, cloud would cost the same")
     acc_only = ev.violations == (1 << Violation.ACCURACY)
     if acc_only.any():
-        tco = np.where(acc_only, ev.tco, np.inf)
+        tco = np.where(acc_only, ev.tco_usd, np.inf)
         k = tco.argmin(axis=1)
         for r in np.nonzero(tco[rows, k] < chosen_tco)[0].tolist():
             kk = int(k[r])
             out[r].append(
                 f"if the accuracy floor were {ev.accuracy[r, kk]:.3f} (now "
                 f"{w.accuracy_floor:g}), {LABELS[Pattern(int(t.pattern[kk]))]} with "
-                f"{inputs.perf[max(t.edge[kk], t.cloud[kk])].model} would be cheaper"
+                f"{display(inputs.perf[max(t.edge[kk], t.remote[kk])].model)} would be cheaper"
             )
     return out
+
+
+_WORSE = {
+    "cost": "more expensive",
+    "latency": "slower",
+    "power": "more power",
+    "availability": "more downtime",
+    "accuracy": "less accurate",
+}
+
+
+def display(ref: str | None) -> str:
+    """A model reference as a person reads it: the file name (paths and $VARS dropped)."""
+    return (ref or "").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _margins(ev: Evaluated, pick: np.ndarray, runner: np.ndarray, first: str) -> list[float | None]:
+    """Per row: how much worse the runner-up is than the choice on the first priority, %."""
+    vals = getattr(ev, _OBJ[first])
+    rows = np.arange(len(pick))
+    a = vals[rows, np.maximum(pick, 0)]
+    b = vals[rows, np.maximum(runner, 0)]
+    maximise = first == "accuracy"
+    gap = np.where(maximise, a - b, b - a) / np.maximum(np.abs(a), 1e-12) * 100
+    ok = (pick >= 0) & (runner >= 0) & np.isfinite(gap)
+    return [round(float(g), 1) if o else None for g, o in zip(gap, ok, strict=True)]
 
 
 def same_device_fallback(st: _Static, t: Template, ev: Evaluated, pick: np.ndarray) -> np.ndarray:
@@ -192,7 +245,7 @@ def same_device_fallback(st: _Static, t: Template, ev: Evaluated, pick: np.ndarr
         if not len(cols):
             continue
         rows = np.nonzero(pick == j)[0]
-        lat = ev.latency[np.ix_(rows, cols)]
+        lat = ev.latency_ms_p99[np.ix_(rows, cols)]
         ok = ev.violations[np.ix_(rows, cols)] == 0
         key = np.where(ok, lat, lat + 1e12)  # any feasible beats every infeasible
         out[rows] = cols[np.argmin(key, axis=1)]
@@ -209,6 +262,8 @@ def explain_rows(
     runner: np.ndarray,
     front: np.ndarray,
     ca: CameraArrays,
+    robust: np.ndarray,
+    threat: np.ndarray,
 ) -> list[Decision]:
     """One Decision per row of the group."""
     fleet, pr = inputs.fleet, inputs.fleet.priorities
@@ -222,14 +277,21 @@ def explain_rows(
     runners = _options(st, ev, runner_idx, months)
     fallbacks = _options(st, ev, same_device_fallback(st, t, ev, pick), months)
     what = _what_if(w, t, ev, inputs, ca, pick)
+    margin = _margins(ev, pick, runner_idx, pr.order[0])
+    excluded = {
+        p.hardware: p.exclusion
+        for p in inputs.perf
+        if p.model in w.models and not p.deployable and p.exclusion
+    }
     n_front = front.sum(axis=1).tolist()
     how = (f"weights {pr.weights}" if pr.weights else f"priority order {', '.join(pr.order)}") + (
         " after preferring the most available patterns (reliability)" if pr.reliability else ""
     )
     out = []
+    dropped_l, binding_l = dropped_n.tolist(), binding_n.tolist()
     for r, (ci, wi) in enumerate(rows):
         cam = fleet.cameras[ci]
-        dropped = {NAMES[b]: n for b, n in enumerate(dropped_n[r].tolist()) if n}
+        dropped = {NAMES[b]: n for b, n in enumerate(dropped_l[r]) if n}
         c = chosen[r]
         if c is None:
             why = [
@@ -238,7 +300,7 @@ def explain_rows(
             ]
             binding: list[str] = []
         else:
-            shown = c.model or c.cloud_model
+            shown = display(c.model or c.cloud_model)
             if c.variant:
                 shown = f"{shown} as its {c.variant} variant"
             why = [
@@ -249,39 +311,73 @@ def explain_rows(
                 f"(floor {w.accuracy_floor:g}), ${c.usd_per_month:.2f}/month, {c.power_w:.1f} W",
                 f"picked from {n_front[r]} Pareto-optimal of {plural(t.n, 'candidate')} by {how}",
             ]
-            if c.pattern == "hybrid":
+            if c.pattern in ("hybrid", "federated-edge"):
+                to = c.cloud or f"{display(c.cloud_model)} on a site device"
                 why.append(
-                    f"escalates {c.escalation_rate:.1%} of frames to {c.cloud}; accuracy "
+                    f"escalates {c.escalation_rate:.1%} of frames to {to}; accuracy "
                     f"from {c.sources['accuracy']}"
                 )
             if c.latency_band_pct:
                 why.append(f"latency is projected (+-{c.latency_band_pct:.0f}%)")
+            m = margin[r]
+            line = ""
+            if m is not None and runners[r] is not None:
+                word = _WORSE.get(pr.order[0], f"worse on {pr.order[0]}")
+                line = f"margin: the runner-up is {m:.0f}% {word}; "
+            if robust[r]:
+                line += "stable: no figure moving within its uncertainty changes the choice"
+            else:
+                k = int(threat[r])
+                rival = (
+                    f" ({st.label[k]} on {st.hardware[k] or st.cloud[k]} with "
+                    f"{display(st.model[k] or st.cloud_model[k])} could win)"
+                    if k >= 0
+                    else ""
+                )
+                line += (
+                    f"could change within the figures' uncertainty{rival}: this host's "
+                    f"measurements move ±{HOST_NOISE_PCT:g}%, projections within their band; "
+                    "measure on the device before buying (records import --device)"
+                )
+            why.append(line)
             if w.privacy != "none":
-                why.append(f"privacy {w.privacy}: patterns sending streams off site were excluded")
+                why.append(
+                    f"privacy {w.privacy}: patterns sending more than it allows off site were "
+                    "excluded"
+                )
+            for hw, reason in excluded.items():
+                why.append(f"excluded {hw}: {reason}")
             binding = [
                 f"{NAMES[b]}: {plural(n, 'candidate')} better on {pr.order[0]} "
                 + ("violates" if n == 1 else "violate")
                 + " it"
-                for b, n in enumerate(binding_n[r].tolist())
+                for b, n in enumerate(binding_l[r])
                 if n
             ]
         out.append(
-            Decision.model_construct(
-                camera=cam.id,
-                site=cam.site,
-                workload=wi,
-                task=w.task,
-                latency_budget_ms=w.latency_budget_ms,
-                accuracy_floor=w.accuracy_floor,
-                chosen=c,
-                runner_up=runners[r],
-                fallback=fallbacks[r],
-                reasons=why,
-                binding_constraints=binding,
-                what_would_change=what[r],
-                candidates=t.n,
-                frontier=n_front[r],
-                dropped=dropped,
+            built(
+                Decision,
+                dict(
+                    camera=cam.id,
+                    site=cam.site,
+                    workload=wi,
+                    task=w.task,
+                    latency_budget_ms=w.latency_budget_ms,
+                    accuracy_floor=w.accuracy_floor,
+                    chosen=c,
+                    runner_up=runners[r],
+                    fallback=fallbacks[r],
+                    margin_pct=margin[r],
+                    margin_on=pr.order[0],
+                    stable=bool(robust[r]) if c is not None else None,
+                    excluded=excluded,
+                    reasons=why,
+                    binding_constraints=binding,
+                    what_would_change=what[r],
+                    candidates=t.n,
+                    frontier=n_front[r],
+                    dropped=dropped,
+                ),
             )
         )
     return out
@@ -295,8 +391,10 @@ def candidate_set(
     inputs: PlanInputs,
     pick: int,
     front: np.ndarray,
+    sharing: int,
 ) -> CandidateSet:
-    """Every candidate of the group's first camera (row 0), for the Pareto plot."""
+    """Every candidate of the group's first camera (row 0), for the Pareto plot; `sharing`
+    cameras have the same workload."""
     st = _static(t, inputs)
     months = inputs.fleet.horizon_years * 12
     pts = []
@@ -309,10 +407,10 @@ def candidate_set(
                 hardware=st.hardware[j],
                 model=st.model[j] or st.cloud_model[j],
                 cloud=st.cloud[j],
-                latency_ms_p99=round(float(ev.latency[0, j]), 3),
+                latency_ms_p99=round(float(ev.latency_ms_p99[0, j]), 3),
                 accuracy=None if np.isnan(acc) else round(acc, 4),
-                power_w=round(float(ev.power[0, j]), 3),
-                usd_per_month=round(float(ev.tco[0, j]) / months, 2),
+                power_w=round(float(ev.power_w[0, j]), 3),
+                usd_per_month=round(float(ev.tco_usd[0, j]) / months, 2),
                 feasible=bool(ev.violations[0, j] == 0),
                 frontier=bool(front[0, j]),
                 chosen=j == pick,
@@ -325,5 +423,5 @@ def candidate_set(
         )
     cam = inputs.fleet.cameras[rows[0][0]]
     return CandidateSet.model_construct(
-        camera=cam.id, workload=rows[0][1], task=w.task, cameras_sharing=len(rows), points=pts
+        camera=cam.id, workload=rows[0][1], task=w.task, cameras_sharing=sharing, points=pts
     )

@@ -19,8 +19,16 @@ _REL = {
     "tpu": {"int8": 1.0, "fp16": 1.0, "fp32": 1.0},
     "npu": {"int8": 1.0, "fp16": 1.0, "fp32": 1.0},
     "vpu": {"int8": 1.0, "fp16": 1.0, "fp32": 0.5},
+    "gpu": {"int8": 4.0, "fp16": 2.0, "fp32": 1.0},
 }
-_KIND_GOPS = {"cpu": 20.0, "gpu-soc": 500.0, "tpu": 1000.0, "npu": 5000.0, "vpu": 200.0}
+_KIND_GOPS = {
+    "cpu": 20.0,
+    "gpu-soc": 500.0,
+    "tpu": 1000.0,
+    "npu": 5000.0,
+    "vpu": 200.0,
+    "gpu": 5000.0,
+}
 PRIOR_EFFICIENCY = 0.3  # of peak, the starting point of the fit
 
 

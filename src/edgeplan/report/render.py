@@ -175,21 +175,24 @@ def markdown(plan: Plan, run: dict[str, Any]) -> str:
         f"- {run['cache']}",
         "",
         "| camera | site | task | pattern | device | model | p99 ms | accuracy | $/month "
-        "| source |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| margin | source |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in plan.decisions:
         c = d.chosen
         if c is None:
-            lines.append(f"| {d.camera} | {d.site} | {d.task} | none | | | | | | {d.reasons[0]} |")
+            empty = "| " * 6
+            lines.append(f"| {d.camera} | {d.site} | {d.task} | none {empty}| {d.reasons[0]} |")
             continue
         src = c.sources.get("edge latency") or c.sources.get("cloud inference", "")
         acc = f"{c.accuracy:.3f}" if c.accuracy is not None else "-"
         model = short(c.model or c.cloud_model) + (f" as {c.variant}" if c.variant else "")
+        margin = f"{d.margin_pct:+.0f}% {d.margin_on}" if d.margin_pct is not None else "-"
+        margin += ", stable" if d.stable else ", could flip"
         lines.append(
             f"| {d.camera} | {d.site} | {d.task} | {c.pattern} | {c.hardware or c.cloud} | "
-            f"{model} | {c.latency_ms_p99:.1f} | {acc} | "
-            f"{c.usd_per_month:.2f} | latency {src}, accuracy {c.sources.get('accuracy', '')} |"
+            f"{model} | {c.latency_ms_p99:.1f} | {acc} | {c.usd_per_month:.2f} | {margin} | "
+            f"latency {src}, accuracy {c.sources.get('accuracy', '')} |"
         )
     lines += ["", "## Why", ""]
     for d in plan.decisions:

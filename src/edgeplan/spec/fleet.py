@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Privacy = Literal["none", "no-video-egress", "no-egress"]
-Objective = Literal["latency", "accuracy", "cost", "power"]
+Privacy = Literal["none", "no-video-egress", "crops-only", "metadata-only", "no-egress"]
+Objective = Literal["latency", "accuracy", "cost", "power", "availability"]
 Codec = Literal["h264", "h265", "mjpeg"]
 Tolerance = Literal["low", "medium", "high"]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -34,6 +34,11 @@ class Site(BaseModel):
     metered_usd_per_gb: float = Field(0.0, ge=0, description="Metered uplink price (LTE), $/GB.")
     electricity_usd_per_kwh: float = Field(0.131, ge=0, description="Electricity price, $/kWh.")
     residency_region: str | None = Field(None, description="Data may only be processed here.")
+    server_url: str | None = Field(
+        None,
+        description="Federated edge: where this site's device serving escalations listens "
+        "(http://host:port; the plan's deployment uses http://127.0.0.1:8500 when unset).",
+    )
 
 
 class DutyCycle(BaseModel):
@@ -57,11 +62,36 @@ class Workload(BaseModel):
     validation_reference: str | None = Field(
         None, description="Reference model: accuracy becomes agreement with it (unlabelled data)."
     )
+    site_models: list[str] | None = Field(
+        None,
+        description="Heavier models a pooled site device may run for the federated-edge pattern "
+        "(default: `cloud_models`; [] for none).",
+    )
     latency_budget_ms: float = Field(gt=0, description="End-to-end latency budget, ms.")
     latency_percentile: Literal[50, 90, 95, 99] = Field(99, description="Percentile it holds at.")
     accuracy_floor: float = Field(0.0, ge=0, le=1, description="Minimum accuracy (task metric).")
+    recall_floor: float | None = Field(
+        None, ge=0, le=1, description="Minimum detection recall at the serving threshold."
+    )
+    precision_floor: float | None = Field(
+        None, ge=0, le=1, description="Minimum detection precision at the serving threshold."
+    )
+    availability_pct_min: float | None = Field(
+        None, ge=0, le=100, description="Minimum share of time full answers are produced, %."
+    )
     power_budget_w: float | None = Field(None, gt=0, description="Max power per edge device, W.")
-    privacy: Privacy = Field("none", description="What may leave the site.")
+    privacy: Privacy = Field(
+        "none",
+        description="What may leave the site: none (anything), no-video-egress (no streams; "
+        "stills of escalated frames), crops-only (crops of uncertain detections), metadata-only "
+        "(events, no imagery), no-egress (nothing to the cloud).",
+    )
+    images_per_day: float | None = Field(
+        None,
+        gt=0,
+        description="Episodic workload: this many photos a day, uploaded as stills within the "
+        "camera's hours (instead of analysing its video at fps).",
+    )
     duty_cycle: DutyCycle = Field(default_factory=DutyCycle)
     degraded_tolerance: Tolerance = Field(
         "medium", description="How acceptable degraded (motion-only) answers are during outages."
@@ -70,7 +100,7 @@ class Workload(BaseModel):
         None,
         ge=0,
         le=1,
-        description="Declared hybrid escalation share when no cascade is measured.",
+        description="Declared hybrid / federated escalation share when no cascade is measured.",
     )
 
 
@@ -97,7 +127,12 @@ class HardwareChoice(BaseModel):
     id: str = Field(description="Catalogue hardware id (e.g. jetson-orin-nano-super).")
     price_usd: float | None = Field(None, ge=0, description="Override of the catalogue price, $.")
     life_years: float = Field(4.0, gt=0, description="Refresh after this many years.")
-    power_w: float | None = Field(None, gt=0, description="Override of average power, W.")
+    power_w: float | None = Field(
+        None, gt=0, description="Override of the device's power under load, W (idle stays)."
+    )
+    decode_1080p_fps: float | None = Field(
+        None, gt=0, description="Override: 1080p H.264 frames/s the device (or its host) decodes."
+    )
     host: str | None = Field(
         None,
         description="Catalogue id of the computer that drives this accelerator (USB/M.2): ops "
@@ -106,17 +141,52 @@ class HardwareChoice(BaseModel):
 
 
 class CloudOption(BaseModel):
+    """A cloud tier and how it bills: whole instances (per second, with a minimum), a serverless
+    endpoint (per request), or a per-image API."""
+
     model_config = _STRICT
     id: str
-    kind: Literal["gpu-instance", "api"] = "gpu-instance"
+    kind: Literal["gpu-instance", "serverless", "api"] = "gpu-instance"
     region: str = Field(description="Region id (matches a site's rtt_ms key).")
+    gpu: str | None = Field(
+        None,
+        description="Catalogue id of the instance's accelerator (e.g. nvidia-t4): its inference "
+        "is projected like a device's, calibrated on published figures.",
+    )
     usd_per_hour: float | None = Field(None, ge=0, description="Instance price, $/hour.")
+    price_plan: Literal["on-demand", "reserved", "spot"] = Field(
+        "on-demand", description="Which rate `usd_per_hour` is (for the record and the report)."
+    )
+    min_billing_s: float = Field(
+        60.0, ge=0, description="Minimum billed time per start, s (EC2 Linux: 60)."
+    )
+    always_on: bool = Field(
+        False,
+        description="The endpoint stays deployed 24 h a day (SageMaker real-time, Vertex AI "
+        "endpoints do not scale to zero); else it runs only during the cameras' hours.",
+    )
     usd_per_1000_images: float | None = Field(None, ge=0, description="API price, $/1000 images.")
+    usd_per_gb_s: float | None = Field(
+        None, ge=0, description="Serverless compute price, $ per GB of memory per second."
+    )
+    memory_gb: float = Field(2.0, gt=0, description="Serverless memory size, GB.")
+    usd_per_gb_processed: float = Field(0.0, ge=0, description="Serverless data price, $/GB.")
+    cold_start_ms: float = Field(
+        2000.0,
+        ge=0,
+        description="Serverless cold start, ms (assumed; added to the p99 when "
+        "requests are further apart than keep_warm_s).",
+    )
+    keep_warm_s: float = Field(300.0, gt=0, description="Idle time before a serverless scale-in.")
     utilisation: float = Field(0.6, gt=0, le=1, description="Target instance utilisation.")
     ingest_usd_per_gb: float = Field(0.0, ge=0, description="Cloud ingest price, $/GB.")
     queueing_ms: float = Field(5.0, ge=0, description="Queueing at the cloud tier, ms.")
-    speedup_vs_host: float = Field(
-        1.0, gt=0, description="Assumed inference speed-up of the instance over this host."
+    speedup_vs_host: float | None = Field(
+        None,
+        gt=0,
+        description="Explicit override: inference at this host's measured speed times this "
+        "(stated as assumed). Without it (and without `gpu`), a cloud option gets no "
+        "candidate for models measured only here, and the plan says so.",
     )
     api_latency_ms: float = Field(150.0, gt=0, description="Assumed API inference latency, ms.")
     endpoint: str | None = Field(
@@ -132,6 +202,8 @@ class CloudOption(BaseModel):
             raise ValueError("a gpu-instance needs usd_per_hour")
         if self.kind == "api" and self.usd_per_1000_images is None:
             raise ValueError("an api needs usd_per_1000_images")
+        if self.kind == "serverless" and self.usd_per_gb_s is None:
+            raise ValueError("a serverless endpoint needs usd_per_gb_s")
         return self
 
 
@@ -151,6 +223,12 @@ class Costs(BaseModel):
     orchestration_usd_per_device_month: float = Field(2.0, ge=0, description="Fleet mgmt, $.")
     jpeg_bytes_per_pixel: float = Field(0.15, gt=0, description="Escalated still size, B/pixel.")
     encode_ms: float = Field(8.0, ge=0, description="Encoding a still for upload, ms.")
+    lan_ms: float = Field(
+        5.0, ge=0, description="A still across the site LAN to a site device (federated), ms."
+    )
+    crop_fraction: float = Field(
+        0.1, gt=0, le=1, description="A crop's share of a frame's pixels (crops-only hybrid)."
+    )
     response_ms: float = Field(2.0, ge=0, description="Cloud response transfer, ms.")
     edge_failure_pct: float = Field(1.0, ge=0, le=100, description="Edge unavailability, %.")
 
