@@ -1,5 +1,6 @@
 """The agent with real models, a real clip, a real Mosquitto broker and real faults."""
 
+import itertools
 import json
 import shutil
 import sqlite3
@@ -213,6 +214,14 @@ def test_broker_outage_and_agent_restart_lose_nothing(
     col.close()
     ids = [e["event_id"] for e in col.events]
     assert len(ids) - len(set(ids)) <= len(ids) * 0.1  # at least once; duplicates carry their id
+    # in order: the head of the outbox is retried before anything newer is sent
+    first_seen: dict[str, float] = {}
+    for e in col.events:
+        if e["kind"] == "detection":  # made by one worker thread, in order
+            first_seen.setdefault(e["event_id"], e["ts_unix"])
+    made = list(first_seen.values())
+    late = [(a, b) for a, b in itertools.pairwise(made) if b < a]
+    assert not late, f"{len(late)} events arrived before older ones"
     db = sqlite3.connect(tmp_path / "outbox.sqlite")
     assert db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0  # acked, then deleted
     db.close()
@@ -252,3 +261,45 @@ def test_export_records_from_a_running_agent(
     rec = json.loads(out.read_text())[0]
     assert rec["provenance"]["source"] == "measured-in-production" and rec["camera"] == "people"
     assert rec["frames_processed"] > 5 and rec["latency_ms_p99"] >= rec["latency_ms_p50"] > 0
+
+
+def test_boxes_stay_inside_the_frame(testdata: Path) -> None:
+    """FastestDet's raw boxes reach past a 640x360 frame's edge; what leaves the model does not."""
+    import cv2
+
+    from edgeplan.backends.predict import load_model
+
+    m = load_model(testdata / "models/fastestdet/FastestDet.onnx", "onnxruntime")
+    cap = cv2.VideoCapture(str(testdata / "videos/one-by-one-person-detection.mp4"))
+    boxes = 0
+    for _ in range(60):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        h, w = frame.shape[:2]
+        for d in m.predict(frame):
+            x1, y1, x2, y2 = d["box_xyxy"]
+            assert 0 <= x1 <= x2 <= w and 0 <= y1 <= y2 <= h, (d, w, h)
+            boxes += 1
+    cap.release()
+    assert boxes > 20
+
+
+def test_overflow_drops_are_a_counter(testdata: Path, tmp_path: Path) -> None:
+    """`edgeplan_outbox_overflow_dropped_total` counts drops (Prometheus counter convention)."""
+    from prometheus_client import generate_latest
+
+    cfg = config(tmp_path, testdata, 1)  # no broker: nothing is delivered
+    cfg = cfg.model_copy(update={"outbox": cfg.outbox.model_copy(update={"max_events": 3})})
+    agent = Agent(cfg, tmp_path)
+    agent.start()
+    time.sleep(4)
+    agent._gauges()
+    dropped = agent.outbox.dropped
+    text = generate_latest(agent.metrics.registry).decode()
+    agent.stop(drain_s=0)
+    line = next(
+        x for x in text.splitlines() if x.startswith("edgeplan_outbox_overflow_dropped_total")
+    )
+    assert float(line.split()[-1]) == dropped > 0
+    assert "# TYPE edgeplan_outbox_overflow_dropped_total counter" in text

@@ -1,9 +1,13 @@
-"""Hybrid with a real MLServer cloud tier on loopback: escalations refine, the budget caps them,
-every outcome is counted; with the cloud tier killed the edge keeps going."""
+"""Hybrid with a real cloud tier (`edgeplan cloud serve`, a separate process) on loopback:
+escalations refine, the budget caps them, every outcome is counted; with the cloud tier killed
+the edge keeps going."""
 
 import base64
 import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -11,33 +15,40 @@ import httpx
 import pytest
 
 from edgeplan.agent.runtime import Agent
-from edgeplan.cloud.serve import start as start_cloud
-from edgeplan.cloud.serve import write_settings
 from edgeplan.spec.agent import AgentConfig
 
 from ..agent.conftest import free_port
 
+CLI = [sys.executable, "-c", "from edgeplan.cli.main import app; app()"]
 
-@pytest.fixture
-def cloud(testdata: Path, tmp_path: Path):
-    port = free_port()
-    proc = start_cloud(
-        write_settings(
-            tmp_path / "mls", testdata / "models/fastestdet/FastestDet.onnx", "onnxruntime", port, 1
-        )
+
+def start_cloud(model: Path, port: int) -> subprocess.Popen:
+    """`edgeplan cloud serve` as a user runs it; waits until the model answers ready."""
+    proc = subprocess.Popen(
+        [*CLI, "cloud", "serve", str(model), "--port", str(port), "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
+    for _ in range(240):
         try:
             if httpx.get(f"{url}/v2/models/edgeplan/ready", timeout=1).status_code == 200:
-                break
+                return proc
         except httpx.HTTPError:
             pass
+        if proc.poll() is not None:
+            break
         time.sleep(0.25)
-    else:
-        proc.kill()
-        pytest.fail("MLServer did not become ready: " + (proc.stdout.read() if proc.stdout else ""))
-    yield url, proc
+    proc.kill()
+    pytest.fail("cloud tier did not become ready: " + (proc.stdout.read() if proc.stdout else ""))
+
+
+@pytest.fixture
+def cloud(testdata: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = free_port()
+    proc = start_cloud(testdata / "models/fastestdet/FastestDet.onnx", port)
+    yield f"http://127.0.0.1:{port}", proc
     proc.terminate()
     proc.wait(timeout=15)
 

@@ -433,3 +433,52 @@ def test_yunet_n_to_s_update_made_with_its_card_is_promoted(
     assert "agreement 0.0" not in promoted and "detection rate x1" in promoted, promoted
     assert agent.cameras[0].updates.state["active"] == "s-1"  # type: ignore[union-attr]
     assert agent.cameras[0].updates.state["cards"]["s-1"] == "yunet_s_320_320.card.yaml"  # type: ignore[union-attr]
+
+
+def test_a_truncated_bundle_is_refused_on_every_path(
+    tmp_path: Path, testdata: Path, keys: tuple[Path, Path], fastestdet: Path
+) -> None:
+    """`bundle verify` exits with the reason and no traceback; the control API answers 422 with
+    an update event and the refused counter; the watched folder keeps watching, so a good
+    bundle dropped in after the bad one is applied."""
+    good = signed(tmp_path, keys, fastestdet, "2")
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    r = subprocess.run(
+        [sys.executable, "-c", "from edgeplan.cli.main import app; app()", "bundle", "verify",
+         str(cut), "--pubkey", str(keys[1])],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 7 and "not a readable bundle" in r.stderr
+    assert "Traceback" not in r.stderr
+    watch = tmp_path / "incoming"
+    agent = Agent(cfg(tmp_path, testdata, keys, watch_dir=str(watch)), tmp_path)
+    api = ApiServer(agent, "127.0.0.1", 0)
+    agent.start()
+    api.start()
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    try:
+        res = httpx.post(f"http://127.0.0.1:{api.port}/control/update",
+                         json={"bundle": str(cut)}, headers=auth)  # fmt: skip
+        assert res.status_code == 422
+        note = res.json()["result"]["cam"]
+        assert note.startswith("refused: ") and "refused: refused" not in note
+        metrics = httpx.get(f"http://127.0.0.1:{api.port}/metrics").text
+        assert 'edgeplan_update_steps_total{camera="cam",result="refused",step="verify"} 1.0' in (
+            metrics
+        )
+        watch.mkdir(exist_ok=True)
+        (watch / "a-cut.tar").write_bytes(cut.read_bytes())
+        time.sleep(2.5)
+        assert "refused" in (watch / "a-cut.applied").read_text()
+        assert any(t.name == "watch" and t.is_alive() for t in agent.threads)
+        (watch / "b-good.tar").write_bytes(good.read_bytes())
+        end = time.time() + 15
+        while time.time() < end and not (watch / "b-good.applied").exists():
+            time.sleep(0.2)
+        assert "trial: 2" in (watch / "b-good.applied").read_text()
+    finally:
+        agent.stop(drain_s=0)
+        api.stop()
+    notes = [h["note"] for h in history(agent)]
+    assert any("not a readable bundle" in n for n in notes)

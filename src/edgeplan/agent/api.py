@@ -68,7 +68,12 @@ def make_app(agent: Agent) -> FastAPI:
         if not bundle.is_file():
             response.status_code = 400
             return {"error": f"no bundle at {bundle}"}
-        return {"result": agent.apply_update(bundle)}
+        result = agent.apply_update(bundle)
+        if result and all(r.startswith("refused") for r in result.values()):
+            response.status_code = 422  # nothing installed; each camera says why
+        elif any(r.startswith("busy") for r in result.values()):
+            response.status_code = 409
+        return {"result": result}
 
     @app.post("/control/rollback")
     def rollback(request: Request, response: Response) -> dict:

@@ -57,11 +57,11 @@ class Metrics:
         self.outbox_age = Gauge(
             "edgeplan_outbox_oldest_age_seconds", "Age of the oldest undelivered event", registry=r
         )
-        self.outbox_dropped = Gauge(
+        self.outbox_dropped = Counter(
             "edgeplan_outbox_overflow_dropped",
-            "Events dropped by the outbox overflow policy since start",
+            "Events dropped by the outbox overflow policy",
             registry=r,
-        )
+        )  # exposed as edgeplan_outbox_overflow_dropped_total
         self.delivered = Counter(
             "edgeplan_events_delivered_total", "Events acknowledged by a sink", ["sink"], registry=r
         )

@@ -222,6 +222,7 @@ class CameraRunner:
             "transitions": self.chain.transitions[-10:],
             "source_reconnects": self.source.reconnects,
             "source_ended": self.source.ended,
+            "source_error": self.source.error or None,
             "escalations": dict(self.escalator.counts) if self.escalator else None,
         }
 
@@ -242,6 +243,7 @@ class Agent:
         self.cameras = [CameraRunner(c, base, self) for c in cfg.cameras]
         self.threads: list[threading.Thread] = []
         self.started = time.time()
+        self._drops_counted = 0
 
     def emit(self, event: Event) -> None:
         self.metrics.events.labels(event.camera, event.kind).inc()
@@ -251,30 +253,44 @@ class Agent:
         self.metrics.updates.labels(camera, step, outcome).inc()
 
     def dispatcher(self) -> None:
+        """Deliver the outbox oldest first. A failed send backs the whole queue off (doubling up
+        to retry_max_s) and the same oldest event is tried first again: nothing newer overtakes
+        it, so consumers see events in order."""
         ob = self.cfg.outbox
+        failures, retry_at = 0, 0.0
         while not self.stopping.is_set():
+            wait = retry_at - time.time()
+            if wait > 0:
+                self._gauges()
+                self.stopping.wait(min(wait, 0.2))
+                continue
             due = self.outbox.due()
             if not due or not self.sinks:
                 self._gauges()
                 self.stopping.wait(0.2)
                 continue
             for seq, body in due:
-                ok = all(s.send(body) for s in self.sinks)
-                if ok:
+                if all(s.send(body) for s in self.sinks):
                     self.outbox.ack(seq)  # deleted only after every sink acknowledged
                     for s in self.sinks:
                         self.metrics.delivered.labels(s.name).inc()
-                else:
-                    self.outbox.retry_later(seq, ob.retry_initial_s, ob.retry_max_s)
-                    for s in self.sinks:
-                        self.metrics.sink_errors.labels(s.name).inc()
-                    break  # keep order: retry the oldest first
+                    failures = 0
+                    continue
+                self.outbox.failed(seq)
+                for s in self.sinks:
+                    self.metrics.sink_errors.labels(s.name).inc()
+                retry_at = time.time() + min(ob.retry_max_s, ob.retry_initial_s * 2**failures)
+                failures += 1
+                break
             self._gauges()
 
     def _gauges(self) -> None:
         self.metrics.outbox_depth.set(self.outbox.depth())
         self.metrics.outbox_age.set(self.outbox.oldest_age_s())
-        self.metrics.outbox_dropped.set(self.outbox.dropped)
+        new_drops = self.outbox.dropped - self._drops_counted
+        if new_drops > 0:
+            self.metrics.outbox_dropped.inc(new_drops)
+            self._drops_counted += new_drops
         for c in self.cameras:
             if c.last_frame:
                 self.metrics.last_frame.labels(c.cfg.id).set(time.time() - c.last_frame)
@@ -291,8 +307,18 @@ class Agent:
         while not self.stopping.wait(1.0):
             for b in sorted(folder.glob("*.tar")):
                 done = b.with_suffix(".applied")
-                if not done.exists():
-                    done.write_text(json.dumps(self.apply_update(b)))
+                if done.exists():
+                    continue
+                try:
+                    result = self.apply_update(b)
+                except Exception as exc:  # the watch must outlive any one bundle
+                    log.exception("bundle %s", b)
+                    result = {"error": f"{type(exc).__name__}: {exc}"}
+                log.info("bundle %s: %s", b.name, result)
+                try:
+                    done.write_text(json.dumps(result))
+                except OSError as exc:
+                    log.warning("bundle %s: cannot record the result: %s", b.name, exc)
 
     def poll_url(self) -> None:
         """Poll the bundle URL with If-None-Match; a new ETag downloads and applies the bundle."""

@@ -33,20 +33,29 @@ class Predictor:
         """The session's input feed for one decoded BGR frame."""
         return {self.session.input_names[0]: preprocess(frame, self.card.input)}
 
-    def _named(self, dets: Decoded) -> Decoded:
-        """Each detection gets its class name from the card, where the card has labels."""
+    def _named(self, dets: Decoded, hw: tuple[int, int]) -> Decoded:
+        """Each detection gets its class name from the card, where the card has labels, and its
+        box is kept inside the frame (whatever the decoder)."""
         labels = self.card.labels
-        if labels:
-            for d in dets:
-                i = d.get("label") if isinstance(d, dict) else None
-                if isinstance(i, int) and 0 <= i < len(labels):  # decoders apply label_offset
-                    d.setdefault("name", labels[i])
+        h, w = hw
+        for d in dets:
+            if not isinstance(d, dict):
+                continue
+            i = d.get("label")
+            if labels and isinstance(i, int) and 0 <= i < len(labels):  # label_offset applied
+                d.setdefault("name", labels[i])
+            box = d.get("box_xyxy")
+            if isinstance(box, list) and len(box) == 4:
+                x1, y1, x2, y2 = box
+                d["box_xyxy"] = [min(max(x1, 0.0), w), min(max(y1, 0.0), h),
+                                 min(max(x2, 0.0), w), min(max(y2, 0.0), h)]  # fmt: skip
         return dets
 
     def predict(self, frame: np.ndarray) -> Decoded:
         """Decoded output for one frame (boxes in frame pixels, labels and names, scores...)."""
         out = self.session.run(self.inputs(frame))
-        return self._named(get_decoder(self.card.decoder)(out, self.card, frame.shape[:2]))
+        hw = frame.shape[:2]
+        return self._named(get_decoder(self.card.decoder)(out, self.card, hw), hw)
 
     def timed(self, frame: np.ndarray) -> tuple[Decoded, dict[str, float]]:
         """`predict`, with the milliseconds of each stage (preprocess, infer, postprocess)."""
@@ -55,7 +64,8 @@ class Predictor:
         t1 = time.perf_counter()
         out = self.session.run(x)
         t2 = time.perf_counter()
-        dets = self._named(get_decoder(self.card.decoder)(out, self.card, frame.shape[:2]))
+        hw = frame.shape[:2]
+        dets = self._named(get_decoder(self.card.decoder)(out, self.card, hw), hw)
         t3 = time.perf_counter()
         ms = ((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000)
         return dets, dict(zip(STAGES, ms, strict=True))

@@ -1,14 +1,10 @@
-"""`edgeplan cloud serve MODEL`: the cloud tier over the Open Inference Protocol (MLServer)."""
+"""`edgeplan cloud serve MODEL`: the cloud tier over the Open Inference Protocol (KServe v2)."""
 
-import os
-import sys
-import tempfile
 from pathlib import Path
 
 import typer
 
-from edgeplan.cloud.serve import write_settings
-from edgeplan.models.files import open_model
+from edgeplan.cli.output import console
 
 app = typer.Typer(help="The cloud tier.", no_args_is_help=True)
 
@@ -23,10 +19,15 @@ def serve(
         "127.0.0.1", help="Address to listen on (0.0.0.0: every interface, for a site device)."
     ),
 ) -> None:
-    """Serve MODEL as `edgeplan` on http://HOST:PORT/v2/models/edgeplan/infer: input
-    `image` (BYTES, base64 JPEG), output `detections` (JSON). Runs unchanged on KServe/Seldon."""
-    open_model(model)  # a clear error before MLServer starts
-    work = write_settings(
-        Path(tempfile.mkdtemp(prefix="edgeplan-cloud-")), model, backend, port, threads, host
+    """Serve MODEL as `edgeplan` on http://HOST:PORT/v2/models/edgeplan/infer (KServe v2 /
+    Open Inference Protocol: metadata, config, JSON and binary tensor data): input `image`
+    (BYTES, encoded frames), output `detections` (BYTES, JSON per image). The model is loaded
+    first: one that cannot load exits non-zero with the reason."""
+    from edgeplan.cloud.serve import load, run
+
+    loaded = load(model, backend, threads)
+    console.print(
+        f"serving {model.name} ({loaded.backend}) as `edgeplan` on http://{host}:{port}/v2",
+        highlight=False,
     )
-    os.execv(sys.executable, [sys.executable, "-m", "mlserver.cli.main", "start", str(work)])
+    run(loaded, host, port)

@@ -1,2 +1,2 @@
-"""The cloud tier: an MLServer runtime serving any edgeplan backend over the Open Inference
-Protocol (KServe v2), so the same service runs on KServe or Seldon at scale."""
+"""The cloud tier: one model served over the Open Inference Protocol (KServe v2 REST) with the
+edge's own Predictor, so the same container runs as a KServe/Seldon custom predictor."""

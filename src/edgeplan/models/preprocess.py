@@ -53,17 +53,19 @@ def preprocess(frame: np.ndarray, spec: InputSpec) -> np.ndarray:
 
 
 def input_to_frame(boxes: np.ndarray, spec: InputSpec, frame_hw: tuple[int, int]) -> np.ndarray:
-    """Map xyxy boxes in model-input pixels back to frame pixels, undoing the card's resize."""
+    """Map xyxy boxes in model-input pixels back to frame pixels, undoing the card's resize,
+    clipped to the frame (a decoder's box may reach past the input's edge)."""
     ih, iw = spec.height_px, spec.width_px
     fh, fw = frame_hw
     b = np.asarray(boxes, np.float32).reshape(-1, 4).copy()
     if spec.resize == "stretch":
-        return b * np.array([fw / iw, fh / ih, fw / iw, fh / ih], np.float32)
-    if spec.resize == "letterbox":
+        b = b * np.array([fw / iw, fh / ih, fw / iw, fh / ih], np.float32)
+    elif spec.resize == "letterbox":
         s = min(ih / fh, iw / fw)
         px, py = (iw - round(fw * s)) // 2, (ih - round(fh * s)) // 2
-        b -= np.array([px, py, px, py], np.float32)
-        return np.clip(b / s, 0, [fw, fh, fw, fh]).astype(np.float32)
-    s = max(ih / fh, iw / fw)  # centre-crop
-    x0, y0 = (round(fw * s) - iw) // 2, (round(fh * s) - ih) // 2
-    return (b + np.array([x0, y0, x0, y0], np.float32)) / s
+        b = (b - np.array([px, py, px, py], np.float32)) / s
+    else:  # centre-crop
+        s = max(ih / fh, iw / fw)
+        x0, y0 = (round(fw * s) - iw) // 2, (round(fh * s) - ih) // 2
+        b = (b + np.array([x0, y0, x0, y0], np.float32)) / s
+    return np.clip(b, 0, np.array([fw, fh, fw, fh], np.float32)).astype(np.float32)

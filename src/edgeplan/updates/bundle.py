@@ -134,8 +134,10 @@ def verify(bundle: Path, pubkey: Path) -> dict:
         raise BundleError(f"{pubkey}: not an Ed25519 public key")
     try:
         return _verify(bundle, pub)
-    except (tarfile.TarError, EOFError, OSError, ValueError, KeyError) as exc:
-        # a truncated or corrupt tar (e.g. `unexpected end of data`), bad JSON in the manifest
+    except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, TypeError,
+            AttributeError) as exc:  # fmt: skip
+        # a truncated or corrupt tar (e.g. `unexpected end of data`), a manifest that is not
+        # JSON or not the expected shape
         raise BundleError(f"{bundle}: not a readable bundle ({type(exc).__name__}: {exc})") from exc
 
 
@@ -150,6 +152,16 @@ def _verify(bundle: Path, pub: Ed25519PublicKey) -> dict:
                 f"{bundle}: bad signature (not signed by this key, or altered)"
             ) from exc
         manifest = json.loads(raw)
+        if not (
+            isinstance(manifest, dict)
+            and isinstance(manifest.get("files"), dict)
+            and isinstance(manifest.get("model"), str)
+            and manifest["model"] in manifest["files"]
+            and all(isinstance(v, str) for v in manifest["files"].values())
+        ):
+            raise BundleError(
+                f"{bundle}: manifest must map `files` to sha256 hashes and name its `model`"
+            )
         listed = set(manifest["files"]) | {MANIFEST, SIGNATURE}
         unknown = sorted({m.name for m in members} - listed)
         if unknown:

@@ -114,12 +114,13 @@ class UpdateManager:
 
     # -- verify and stage ------------------------------------------------------------------------
     def submit(self, bundle: Path) -> str:
+        """Verify, stage and start the trial of a bundle. Never raises: whatever is wrong with
+        it ends as a refusal, with an update event and the refused counter."""
         with self.lock:
             if self.trial or self.watch:
                 return "busy: a trial or watch window is running"
             try:
-                staging = self.dir / "versions" / f"staging-{int(time.time() * 1000)}"
-                manifest = unpack(bundle, self.pubkey, staging)
+                return self._submit(bundle)
             except EdgeplanError as exc:
                 self._emit("verify", False, str(exc))
                 return f"refused: {exc}"
@@ -127,25 +128,29 @@ class UpdateManager:
                 log.exception("bundle %s", bundle)
                 self._emit("verify", False, f"{bundle}: {type(exc).__name__}: {exc}")
                 return f"refused: {type(exc).__name__}: {exc}"
-            version = str(manifest["version"])
-            final = self.dir / "versions" / version
-            if final.exists():
-                shutil.rmtree(final)
-            staging.rename(final)
-            self._emit("verify", True, f"version {version}: signature and hashes valid")
-            card = manifest.get("card")
-            chain = self.camera.new_chain(final / manifest["model"], final / card if card else None)
-            current = self.camera.chain
-            reason = self._incompatible(chain, current)
-            if reason:
-                self._emit("stage", False, f"version {version}: {reason}")
-                return f"refused: {reason}"
-            self.state.setdefault("files", {})[version] = manifest["model"]
-            self.state.setdefault("cards", {})[version] = card
-            write_state(self.state_path, {**self.state, "trial": version})
-            self.trial = Trial(version, chain)
-            self._emit("stage", True, f"version {version} loaded on {chain.label()}; trial starts")
-            return f"trial: {version}"
+
+    def _submit(self, bundle: Path) -> str:
+        staging = self.dir / "versions" / f"staging-{int(time.time() * 1000)}"
+        manifest = unpack(bundle, self.pubkey, staging)
+        version = str(manifest["version"])
+        final = self.dir / "versions" / version
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+        self._emit("verify", True, f"version {version}: signature and hashes valid")
+        card = manifest.get("card")
+        chain = self.camera.new_chain(final / manifest["model"], final / card if card else None)
+        current = self.camera.chain
+        reason = self._incompatible(chain, current)
+        if reason:
+            self._emit("stage", False, f"version {version}: {reason}")
+            return f"refused: {reason}"
+        self.state.setdefault("files", {})[version] = manifest["model"]
+        self.state.setdefault("cards", {})[version] = card
+        write_state(self.state_path, {**self.state, "trial": version})
+        self.trial = Trial(version, chain)
+        self._emit("stage", True, f"version {version} loaded on {chain.label()}; trial starts")
+        return f"trial: {version}"
 
     @staticmethod
     def _incompatible(new: FallbackChain, current: FallbackChain) -> str:
