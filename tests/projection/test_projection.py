@@ -199,5 +199,19 @@ def test_validate_cli(tmp_path: Path) -> None:
     out = tmp_path / "v.json"
     r = _cli("project", "--validate", "--json", str(out), store=tmp_path / "s.sqlite")
     assert r.returncode == 0 and "overall MdAPE" in r.stdout
-    data = json.loads(out.read_text())
-    assert data["overall_mdape_pct"] > 0 and any(d["meets_goal"] for d in data["devices"])
+    data = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert {"mdape_pct", "n", "per_device"} <= set(data) and data["mdape_pct"] > 0
+    dev = data["per_device"]["nvidia-t4"]
+    assert {"mdape_pct", "n", "coverage_80_pct", "median_band_pct"} <= set(dev)
+    assert 0 <= data["coverage_80_pct"] <= 100 and dev["n"] >= 5
+
+
+def test_bands_cover_their_held_out_figures() -> None:
+    """Each held-out figure is judged by a band built without its model (jackknife): the 80%
+    band covers 70-90% of them over the whole catalogue."""
+    from edgeplan.catalogue import load_catalogue
+    from edgeplan.projection.calibrate import calibrate
+
+    cal = calibrate(load_catalogue())
+    cov, width, n = cal.coverage()
+    assert n > 100 and 70 <= cov <= 90, (cov, width)

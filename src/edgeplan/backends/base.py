@@ -9,7 +9,7 @@ from edgeplan.models.files import ModelFile
 
 Precision = Literal["auto", "f32", "bf16", "fp16"]
 PerfHint = Literal["latency", "throughput"]
-Device = Literal["cpu", "cuda", "tensorrt"]
+Device = Literal["cpu", "cuda", "tensorrt", "qnn", "coreml", "migraphx", "rocm"]
 
 
 @dataclass(frozen=True)

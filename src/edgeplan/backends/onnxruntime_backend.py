@@ -1,4 +1,6 @@
-"""onnxruntime: CPU EP with thread settings; CUDA / TensorRT EPs when the GPU build is present."""
+"""onnxruntime: CPU EP with thread settings; the accelerator EPs (CUDA, TensorRT, Qualcomm QNN,
+Apple CoreML, AMD MIGraphX / ROCm) when the build that carries them is installed, with a clear
+refusal naming what to install where it is not."""
 
 import json
 import tempfile
@@ -17,7 +19,23 @@ _EP = {
     "cpu": "CPUExecutionProvider",
     "cuda": "CUDAExecutionProvider",
     "tensorrt": "TensorrtExecutionProvider",
+    "qnn": "QNNExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "migraphx": "MIGraphXExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
 }
+# what to install where an EP is missing (the onnxruntime build that carries it)
+_EP_INSTALL = {
+    "cuda": "onnxruntime-gpu on a machine with an NVIDIA GPU (CUDA 12)",
+    "tensorrt": "onnxruntime-gpu with TensorRT on a machine with an NVIDIA GPU",
+    "qnn": "onnxruntime-qnn on a Qualcomm Snapdragon / QCS device (Windows on Arm or Linux "
+    "with the QNN SDK); QNN runs quantised (QDQ) models on the Hexagon NPU",
+    "coreml": "onnxruntime on macOS or iOS (the CoreML EP ships in the Apple builds)",
+    "migraphx": "onnxruntime built with MIGraphX (AMD ROCm) on a machine with an AMD GPU",
+    "rocm": "onnxruntime-rocm on a machine with an AMD GPU (ROCm)",
+}
+# provider options by EP (the QNN EP needs its backend library named)
+_EP_OPTIONS: dict[str, dict[str, str]] = {"qnn": {"backend_path": "libQnnHtp.so"}}
 _DTYPES = {
     "tensor(float)": "float32",
     "tensor(float16)": "float16",
@@ -56,7 +74,7 @@ class OnnxRuntimeBackend:
     capabilities = Capabilities(
         formats=frozenset({"onnx"}),
         precisions=frozenset({"auto", "f32"}),
-        devices=frozenset({"cpu", "cuda", "tensorrt"}),
+        devices=frozenset(_EP),
         op_profiling=True,
         thread_safe_run=True,
         install_hint="pip install 'edgeplan[onnxruntime]' (onnxruntime-gpu for CUDA/TensorRT)",
@@ -84,7 +102,7 @@ class OnnxRuntimeBackend:
         if ep not in ort.get_available_providers():
             raise BackendUnavailable(
                 f"onnxruntime has no {ep} here (available: {ort.get_available_providers()}); "
-                "install onnxruntime-gpu on a machine with an NVIDIA GPU"
+                f"install {_EP_INSTALL.get(options.device, 'the onnxruntime build with it')}"
             )
         so = ort.SessionOptions()
         so.log_severity_level = 3
@@ -99,7 +117,9 @@ class OnnxRuntimeBackend:
         if profile_dir:
             so.enable_profiling = True
             so.profile_file_prefix = str(Path(profile_dir) / "ort")
-        providers = [ep] if ep == "CPUExecutionProvider" else [ep, "CPUExecutionProvider"]
+        opts = _EP_OPTIONS.get(options.device)
+        primary: Any = (ep, opts) if opts else ep
+        providers = [ep] if ep == "CPUExecutionProvider" else [primary, "CPUExecutionProvider"]
         try:
             sess = ort.InferenceSession(str(model.path), so, providers=providers)
         except Exception as exc:  # ort raises its own Fail/InvalidGraph types

@@ -94,6 +94,14 @@ class Catalogue:
             )
         return self.hardware[device_id]
 
+    def rule(self, hw: Hardware) -> "DeployRule | None":
+        """The deployment rule of a device: a vendor rule (its key a prefix of the device id,
+        e.g. `qualcomm-`) before its kind's."""
+        for key, r in self.rules.items():
+            if key.endswith("-") and hw.id.startswith(key):
+                return r
+        return self.rules.get(hw.kind)
+
     def price(self, item: str) -> float | None:
         row = self.prices.get(item)
         return _f(row["value"]) if row else None

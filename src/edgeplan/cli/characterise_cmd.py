@@ -42,7 +42,9 @@ def characterise(
     threads: int | None = typer.Option(None, min=1, help="Intra-op / inference threads."),
     precision: str = typer.Option("auto", help="auto | f32 | bf16 | fp16 (openvino hint)."),
     perf_hint: str = typer.Option("latency", help="latency | throughput (openvino hint)."),
-    device: str = typer.Option("cpu", help="cpu | cuda | tensorrt (onnxruntime EPs)."),
+    device: str = typer.Option(
+        "cpu", help="cpu | cuda | tensorrt | qnn | coreml | migraphx | rocm (onnxruntime EPs)."
+    ),
     scenario: list[ScenarioName] = typer.Option(
         ["SingleStream", "Offline"], help="LoadGen scenarios; SingleStream always runs. Repeat."
     ),
@@ -78,7 +80,7 @@ def characterise(
     allowed = {
         "precision": ("auto", "f32", "bf16", "fp16"),
         "perf_hint": ("latency", "throughput"),
-        "device": ("cpu", "cuda", "tensorrt"),
+        "device": ("cpu", "cuda", "tensorrt", "qnn", "coreml", "migraphx", "rocm"),
     }
     for opt, value in (("precision", precision), ("perf_hint", perf_hint), ("device", device)):
         if value not in allowed[opt]:

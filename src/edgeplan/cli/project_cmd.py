@@ -13,8 +13,8 @@ from edgeplan.cli.output import console
 from edgeplan.errors import ConfigError
 from edgeplan.projection.batch import (
     GOAL_MDAPE_PCT,
-    overall_mdape,
     project_published,
+    validation_json,
     validation_rows,
 )
 from edgeplan.projection.calibrate import calibrate
@@ -171,30 +171,27 @@ def _print(results: list[dict], name: str, precision: str) -> None:
 
 def _validate(cal, json_out: Path | None) -> None:
     rows = validation_rows(cal)
-    t = Table(title="leave-one-model-out validation (MdAPE of projected vs published)")
-    for c in (
-        "device",
-        "predictions",
-        "not validated",
-        "MdAPE %",
-        f"<= {GOAL_MDAPE_PCT:g}%",
-        "why",
-    ):
+    t = Table(title="leave-one-model-out validation (projected vs published)")
+    for c in ("device", "n", "MdAPE %", "80% band covers", "median band ±%", "why"):
         t.add_column(c)
     for r in rows:
         t.add_row(
             r["device"],
             str(r["predictions"]),
-            str(r["not_validated"]),
-            str(r["mdape_pct"]),
-            "yes" if r["meets_goal"] else "no",
+            "-" if r["mdape_pct"] is None else f"{r['mdape_pct']:g}",
+            "-" if r["coverage_80_pct"] is None else f"{r['coverage_80_pct']:g}%",
+            "-" if r["median_band_pct"] is None else f"{r['median_band_pct']:g}",
             r["why"],
         )
-    overall = overall_mdape(cal)
+    v = validation_json(cal)
     console.print(t)
     console.print(
-        f"overall MdAPE: {overall:.1f}% over {sum(r['predictions'] for r in rows)} "
-        f"predictions (goal <= {GOAL_MDAPE_PCT:g}%)"
+        f"overall MdAPE {v['mdape_pct']:g}% over {v['n']} predictions (goal <= "
+        f"{GOAL_MDAPE_PCT:g}%); the 80% band covers {v['coverage_80_pct']:g}% of held-out "
+        f"figures, median half-width ±{v['median_band_pct']:g}%",
+        highlight=False,
     )
     if json_out:
-        json_out.write_text(json.dumps({"overall_mdape_pct": overall, "devices": rows}, indent=2))
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(v, indent=2))
+        console.print(f"wrote {json_out}")

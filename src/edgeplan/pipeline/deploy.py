@@ -37,7 +37,14 @@ SITE_SERVER_URL = "http://127.0.0.1:8500"  # federated edge, when the site state
 # backend always closes the chain so the same files also run on a plain host
 ACCELERATED = {
     ("gpu-soc", "onnx"): ["onnxruntime:tensorrt", "onnxruntime:cuda"],
+    ("gpu", "onnx"): ["onnxruntime:tensorrt", "onnxruntime:cuda"],
     ("cpu", "openvino-ir"): ["openvino"],
+}
+# vendor accelerators onnxruntime reaches through an EP, by catalogue id prefix
+VENDOR_EP = {
+    "qualcomm-": ["onnxruntime:qnn"],
+    "apple-": ["onnxruntime:coreml"],
+    "amd-": ["onnxruntime:migraphx", "onnxruntime:rocm"],
 }
 CPU_BACKEND = {"onnx": "onnxruntime", "tflite": "litert", "openvino-ir": "openvino"}
 
@@ -105,8 +112,10 @@ def _model_files(o: Option, ev: Evidence) -> tuple[Path, Path | None, str] | Non
     return ref.path, None, stem
 
 
-def _backends(kind: str, fmt: str) -> list[str]:
-    return [*ACCELERATED.get((kind, fmt), []), CPU_BACKEND.get(fmt, "onnxruntime")]
+def _backends(kind: str, fmt: str, device: str = "") -> list[str]:
+    vendor = next((v for p, v in VENDOR_EP.items() if device.startswith(p)), [])
+    accel = vendor if vendor and fmt == "onnx" else ACCELERATED.get((kind, fmt), [])
+    return [*accel, CPU_BACKEND.get(fmt, "onnxruntime")]
 
 
 def _escalation(
@@ -169,7 +178,7 @@ class SiteWriter:
         model, card_rel = _copy_model(path, card, name, files.folder)
         from edgeplan.models.files import open_model
 
-        rule = self.cat.rules.get(kind)
+        rule = self.cat.rule(self.cat.device(o.hardware))
         fmt = open_model(path).format
         if rule is not None and fmt not in rule.formats:
             files.notes.append(
@@ -186,7 +195,7 @@ class SiteWriter:
             "model": model,
             "model_version": self.plan.run.get("generated_utc", "plan"),
             "card": card_rel,
-            "backends": _backends(kind, open_model(path).format),
+            "backends": _backends(kind, open_model(path).format, o.hardware),
             "precision": o.variant or ("fp16" if kind in ("gpu-soc", "vpu") else "fp32"),
             "latency_budget_ms": d.latency_budget_ms or w.latency_budget_ms,
             "motion": {"enabled": w.duty_cycle.mode == "motion"},
@@ -199,7 +208,7 @@ class SiteWriter:
             fb_cfg = {
                 "model": fmodel,
                 "card": fcard_rel,
-                "backends": _backends(kind, open_model(fpath).format),
+                "backends": _backends(kind, open_model(fpath).format, o.hardware),
             }
             cfg["fallback_models"] = [fb_cfg | ({"precision": fb.variant} if fb.variant else {})]
         if o.pattern == "federated-edge":

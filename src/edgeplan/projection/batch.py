@@ -88,31 +88,36 @@ def project_published(
 
 
 def validation_rows(cal: Calibration) -> list[dict[str, Any]]:
-    """Leave-one-model-out MdAPE per device segment, with a word on why a device misses."""
+    """Leave-one-model-out MdAPE per device segment, the 80% band's coverage and median width
+    (each band built without the model it judges), with a word on why a device misses."""
     out = []
     for dev in sorted(set(cal.lomo_ape) | set(cal.not_validated)):
         errs = cal.lomo_ape.get(dev, [])
-        md = float(np.median(errs)) if errs else float("nan")
+        md = float(np.median(errs)) if errs else None
+        cov, width, _ = cal.coverage(dev)
+        models = {h.model for h in cal.held if h.segment == dev}
         why = ""
         if not errs:
             why = "one model only: nothing to leave out"
-        elif md > GOAL_MDAPE_PCT:
-            n_models = len(
-                {s.row.model_id for k, ss in cal.samples.items() if k[0] == dev for s in ss}
-            )
-            why = f"{n_models} models; " + (
+        elif md is not None and md > GOAL_MDAPE_PCT:
+            why = f"{len(models)} models; " + (
                 "few models to learn from"
-                if n_models < 5
+                if len(models) < 5
                 else "MACs explain its published figures poorly (compiler/context effects, "
                 "post-processing off the accelerator, mixed configs)"
             )
+        over = {h.model for h in cal.held if h.segment == dev and h.ape > 50}
         out.append(
             {
                 "device": dev,
                 "predictions": len(errs),
+                "models": len(models),
+                "models_above_50_pct": len(over),
                 "not_validated": cal.not_validated.get(dev, 0),
-                "mdape_pct": round(md, 1),
-                "meets_goal": bool(errs) and md <= GOAL_MDAPE_PCT,
+                "mdape_pct": round(md, 1) if md is not None else None,
+                "coverage_80_pct": round(cov, 1) if errs else None,
+                "median_band_pct": round(width, 1) if errs else None,
+                "meets_goal": bool(errs) and md is not None and md <= GOAL_MDAPE_PCT,
                 "why": why,
             }
         )
@@ -122,3 +127,29 @@ def validation_rows(cal: Calibration) -> list[dict[str, Any]]:
 def overall_mdape(cal: Calibration) -> float:
     allv = [e for v in cal.lomo_ape.values() for e in v]
     return float(np.median(allv)) if allv else float("nan")
+
+
+def validation_json(cal: Calibration) -> dict[str, Any]:
+    """`project --validate --json`: {mdape_pct, n, coverage_80_pct, median_band_pct,
+    per_device: {DEVICE: {mdape_pct, n, coverage_80_pct, median_band_pct, ...}}}."""
+    rows = validation_rows(cal)
+    cov, width, n = cal.coverage()
+    return {
+        "mdape_pct": round(overall_mdape(cal), 1),
+        "n": n,
+        "coverage_80_pct": round(cov, 1),
+        "median_band_pct": round(width, 1),
+        "goal_mdape_pct": GOAL_MDAPE_PCT,
+        "per_device": {
+            r["device"]: {
+                "mdape_pct": r["mdape_pct"],
+                "n": r["predictions"],
+                "models": r["models"],
+                "models_above_50_pct": r["models_above_50_pct"],
+                "coverage_80_pct": r["coverage_80_pct"],
+                "median_band_pct": r["median_band_pct"],
+                "not_validated": r["not_validated"],
+            }
+            for r in rows
+        },
+    }

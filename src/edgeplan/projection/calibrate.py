@@ -124,6 +124,28 @@ def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
     )
 
 
+BAND_LEVEL = 0.80  # the band is the 80% interval of held-out errors
+MIN_POOL = 5  # held-out errors a device needs before its band is its own (else its family's)
+
+
+def device_family(segment: str) -> str:
+    """Devices that share an architecture share error behaviour: hailo-8 and hailo-8l, the Coral
+    USB and Dev Board, the Jetsons; a board's CPU segment is its own family."""
+    device, _, seg = segment.partition(":")
+    head = device.split("-")[0].rstrip("0123456789") or device
+    return f"{head}:{seg}" if seg else head
+
+
+@dataclass(frozen=True)
+class Held:
+    """One leave-one-model-out prediction: log(projected / published), and its APE."""
+
+    segment: str
+    model: str
+    log_ratio: float
+    ape: float
+
+
 @dataclass
 class Calibration:
     """Fitted parameters per (segment, family), the samples used, and validation errors."""
@@ -131,8 +153,45 @@ class Calibration:
     params: dict[tuple[str, str], DeviceParams] = field(default_factory=dict)
     samples: dict[tuple[str, str], list[Sample]] = field(default_factory=dict)
     lomo_ape: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    held: list[Held] = field(default_factory=list)
     not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     estimated_gmacs: dict[str, float] = field(default_factory=dict)
+
+    def _pool(self, segment: str, exclude_model: str | None = None) -> tuple[list[float], str]:
+        """Held-out |log errors| for a device's band: its own when it has MIN_POOL, else its
+        family's, else every device's; without the model being judged (jackknife)."""
+        own = [abs(h.log_ratio) for h in self.held if h.segment == segment
+               and h.model != exclude_model]  # fmt: skip
+        if len(own) >= MIN_POOL:
+            return own, "this device's"
+        fam = device_family(segment)
+        pool = [abs(h.log_ratio) for h in self.held
+                if device_family(h.segment) == fam and h.model != exclude_model]  # fmt: skip
+        if len(pool) >= MIN_POOL:
+            return pool, f"its family's ({fam})"
+        return [abs(h.log_ratio) for h in self.held if h.model != exclude_model], "all devices'"
+
+    def band(self, segment: str, exclude_model: str | None = None) -> tuple[float, str]:
+        """(half-width %, where it comes from): projected x/÷ (1 + band) holds the published
+        figure with BAND_LEVEL probability, by the held-out errors."""
+        pool, how = self._pool(segment, exclude_model)
+        if not pool:
+            return 60.0, "no held-out errors: assumed"
+        q = float(np.quantile(pool, BAND_LEVEL))
+        return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors ({len(pool)})"
+
+    def coverage(self, segment: str | None = None) -> tuple[float, float, int]:
+        """(% of held-out predictions inside their band, median band %, n), each band built
+        without the model it judges."""
+        rows = [h for h in self.held if segment is None or h.segment == segment]
+        if not rows:
+            return float("nan"), float("nan"), 0
+        inside, widths = 0, []
+        for h in rows:
+            band, _ = self.band(h.segment, exclude_model=h.model)
+            widths.append(band)
+            inside += abs(h.log_ratio) <= np.log1p(band / 100) + 1e-12
+        return inside / len(rows) * 100, float(np.median(widths)), len(rows)
 
 
 def _samples(
@@ -195,12 +254,14 @@ def calibrate(cat: Catalogue, validate: bool = True) -> Calibration:
                         latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row)),
                         s.row.metric,
                     )
-                    cal.lomo_ape[key[0]].append(ape(pred, s.row.value or 0.0))
+                    value = s.row.value or 0.0
+                    cal.lomo_ape[key[0]].append(ape(pred, value))
+                    # in latency terms: a throughput's error is the inverse latency's
+                    r = np.log(pred / value) if pred > 0 and value > 0 else 0.0
+                    if s.row.metric == "throughput_fps":
+                        r = -r
+                    cal.held.append(Held(key[0], m, float(r), ape(pred, value)))
         for key, p in cal.params.items():
-            errs = cal.lomo_ape.get(key[0], [])
-            allv = [e for v in cal.lomo_ape.values() for e in v]
-            p.band_pct = (
-                float(np.percentile(errs if len(errs) >= 3 else allv, 80)) if allv else 50.0
-            )
+            p.band_pct, p.band_source = cal.band(key[0])
     cal.estimated_gmacs = _estimate_missing_gmacs(cat, cal)
     return cal

@@ -76,6 +76,7 @@ class DeviceParams:
     d_ms_per_mpx: float = 0.0
     precisions_fitted: tuple[str, ...] = ()
     band_pct: float = 30.0  # from leave-one-model-out; a wide default before validation
+    band_source: str = "assumed (not validated)"
     notes: list[str] = field(default_factory=list)
 
     def b(self, hw: Hardware, precision: str) -> float:

@@ -120,7 +120,7 @@ def _deployable(
 ) -> tuple[bool, str]:
     if hw.end_of_support:
         return False, f"end of support: {hw.end_of_support}"
-    rule = cat.rules.get(hw.kind)
+    rule = cat.rule(hw)
     if rule and precision not in rule.precisions:
         return False, (
             f"{hw.id} runs {'/'.join(rule.precisions)} only ({rule.note}); "
@@ -193,13 +193,13 @@ def project(
         deployable=ok,
         reason=reason,
         latency_ms=round(ms, 4),
-        latency_ms_low=round(ms / (1 + band / 100), 4),
+        latency_ms_low=round(ms / (1 + band / 100), 4),  # the band is a ratio: x/÷ (1 + band)
         latency_ms_high=round(ms * (1 + band / 100), 4),
         band_pct=round(band, 1),
         throughput_fps=round(tput, 2) if tput else None,
         power_w=power,
         power_source=power_src,
-        calibration=how + f"; profile from {profile.source}",
+        calibration=how + f"; 80% band from {p.band_source}; profile from {profile.source}",
         cpu_fallback_gmacs=fallback,
         notes=notes,
     )
