@@ -2,10 +2,12 @@
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from edgeplan.backends import BackendOptions
 from edgeplan.cli.output import console, quiet_third_party
@@ -41,6 +43,11 @@ def evaluate(
     accuracy_floor: float | None = typer.Option(None, help="Cascade: mark bands holding this."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the record as JSON here."),
     store: Path | None = typer.Option(None, help="Records store (default ~/.cache/edgeplan)."),
+    conditions: str | None = typer.Option(
+        None,
+        help="Also evaluate under deployment conditions (comma list): low-light, motion-blur, "
+        "noise, jpeg, occlusion; each at a stated severity, clean images first.",
+    ),
 ) -> None:
     """Accuracy of MODEL on labelled data (top-1/top-5, COCO mAP), agreement with a reference
     model on any images, or a cascade sweep with a cloud model. Each figure has its sample count,
@@ -49,6 +56,11 @@ def evaluate(
         raise ConfigError(f"--format {fmt!r} is not allowed; allowed: {', '.join(FORMATS)}")
     if reference and cascade:
         raise ConfigError("give --reference or --cascade, not both")
+    from edgeplan.data import conditions as cond
+
+    wanted = cond.parse(conditions) if conditions else []
+    if wanted and cascade:
+        raise ConfigError("--conditions applies to accuracy or agreement, not to --cascade")
     cfg = EvalConfig(
         model=model,
         data=data,
@@ -90,8 +102,13 @@ def evaluate(
             if cascade is not None
             else run_evaluate(cfg, progress)
         )
+        under: list[AccuracyRecord] = []
+        for name in wanted:
+            bar.update(task, description=f"evaluating {model.name} under {name}", completed=0)
+            under.append(run_evaluate(replace(cfg, condition=name), progress))
     with RecordStore(store) as st:
-        st.put(record)
+        for r in (record, *under):
+            st.put(r)
         path = st.path
     if isinstance(record, CascadeRecord):
         console.print(cascade_table(record))
@@ -99,6 +116,8 @@ def evaluate(
         console.print(accuracy_table(record))
         for p in record.problems:
             console.print(f"[yellow]skipped:[/] {p}", highlight=False)
+        if under:
+            console.print(conditions_table(record, under))
     console.print(
         f"record [bold]{record.record_id}[/] in {path} ({time.perf_counter() - t0:.1f} s); "
         f"log: {log}",
@@ -106,5 +125,35 @@ def evaluate(
     )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(record.model_dump(mode="json"), indent=2))
+        body = (
+            [r.model_dump(mode="json") for r in (record, *under)]
+            if under
+            else record.model_dump(mode="json")
+        )
+        json_out.write_text(json.dumps(body, indent=2))
         console.print(f"wrote {json_out}")
+
+
+def conditions_table(clean: AccuracyRecord, under: list[AccuracyRecord]) -> Table:
+    """Each metric clean and under each condition, with its 95% interval and the change."""
+    from edgeplan.data.conditions import describe
+
+    names = [r.condition for r in under if r.condition]
+    t = Table(
+        title=f"{Path(clean.model_path).name} under deployment conditions",
+        caption="\n".join(f"{n}: {describe(n)}" for n in names),
+        caption_justify="left",
+    )
+    for c in ("condition", "metric", "value (95% CI)", "vs clean"):
+        t.add_column(c)
+    base = {m.metric: m.value for m in clean.metrics}
+    for r in (clean, *under):
+        for m in r.metrics:
+            delta = "" if r is clean else f"{m.value - base.get(m.metric, m.value):+.3f}"
+            t.add_row(
+                r.condition or "clean",
+                m.metric,
+                f"{m.value:.3f} ({m.ci95_low:.3f}-{m.ci95_high:.3f})",
+                delta,
+            )
+    return t

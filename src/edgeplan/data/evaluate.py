@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +13,7 @@ import edgeplan
 from edgeplan.backends import BackendOptions
 from edgeplan.backends.predict import LoadedModel, load_model
 from edgeplan.data import agreement as agr
+from edgeplan.data import conditions
 from edgeplan.data.metrics import (
     MetricValue,
     bootstrap_mean,
@@ -47,6 +48,14 @@ class EvalConfig:
     n_boot: int = 200
     reference: Path | None = None
     reference_backend: str | None = None
+    condition: str | None = None  # a deployment condition (data/conditions.py) on every image
+
+
+def _frames(ds: Dataset, cfg: EvalConfig) -> Iterator[tuple[Any, np.ndarray]]:
+    """The dataset's frames, with the config's deployment condition applied to each."""
+    apply = conditions.transform(cfg.condition) if cfg.condition else None
+    for sample, frame in frames(iter(ds), ds.report, cfg.limit):
+        yield sample, (apply(frame) if apply else frame)
 
 
 def eval_cache_key(
@@ -62,6 +71,7 @@ def eval_cache_key(
             cfg.limit,
             cfg.score_threshold,
             ref_sha,
+            cfg.condition,
             host_fingerprint().sha256,
             edgeplan.__version__,
         ]
@@ -83,7 +93,7 @@ def _classification(
     model: LoadedModel, ds: Dataset, cfg: EvalConfig, tick: Callable[[], None]
 ) -> list[MetricValue]:
     preds, labels = [], []
-    for sample, frame in frames(iter(ds), ds.report, cfg.limit):
+    for sample, frame in _frames(ds, cfg):
         if sample.label is None:
             raise DataError(f"{cfg.data}: unlabelled images; use --reference for agreement")
         preds.append([d["label"] for d in model.predict(frame)])
@@ -108,7 +118,7 @@ def _detection(
         raise DataError(f"{cfg.data}: detection needs boxes (COCO JSON or YOLO txt)")
     gts, dets = [], {}
     coco_ids = isinstance(ds, CocoJson)
-    for sample, frame in frames(iter(ds), ds.report, cfg.limit):
+    for sample, frame in _frames(ds, cfg):
         found = sorted(model.predict(frame), key=lambda d: -d["score"])[:MAX_DETS]
         gts.append(sample)
         dets[sample.image_id] = found
@@ -125,7 +135,7 @@ def _agreement(
 ) -> list[MetricValue]:
     same, f1s = [], []
     detection = model.card.task in DETECTION_TASKS
-    for _sample, frame in frames(iter(ds), ds.report, cfg.limit):
+    for _sample, frame in _frames(ds, cfg):
         a, b = model.predict(frame), ref.predict(frame)
         if detection:
             f1s.append(agr.f1(*agr.box_matches(a, b, 0.5)))
@@ -183,6 +193,9 @@ def evaluate(
             "limit": cfg.limit,
             "score_threshold": cfg.score_threshold,
             "bootstrap": cfg.n_boot,
+            "condition": (
+                f"{cfg.condition}: {conditions.describe(cfg.condition)}" if cfg.condition else None
+            ),
             "card": model.card.model_dump(mode="json"),
         },
         notes=tuple(warnings),
@@ -206,6 +219,7 @@ def evaluate(
         dataset_sha256=ds.sha256(),
         reference_model_sha256=ref.file.sha256 if ref else None,
         reference_model_path=str(ref.file.path) if ref else None,
+        condition=cfg.condition,
         skipped=ds.report.skipped,
         problems=tuple(ds.report.problems[:20]),
         card_source=model.card_source,

@@ -48,6 +48,9 @@ class AccuracyRecord(BaseModel):
     dataset_sha256: str
     reference_model_sha256: str | None = None
     reference_model_path: str | None = None
+    condition: str | None = Field(
+        None, description="Deployment condition applied to every image (None: clean images)."
+    )
     skipped: int = Field(0, description="Corrupt images / label lines reported and skipped.")
     problems: tuple[str, ...] = Field((), description="The first skipped items, file and line.")
     card_source: str
