@@ -16,6 +16,7 @@ from edgeplan.cli import (
     plan_cmd,
     project_cmd,
     records_cmd,
+    rollout_cmd,
     schema_cmd,
 )
 from edgeplan.cli.output import err_console as err
@@ -33,6 +34,7 @@ app_typer.command("schema")(schema_cmd.schema)
 app_typer.command("project")(project_cmd.project)
 app_typer.command("plan")(plan_cmd.plan)
 app_typer.command("optimise")(optimise_cmd.optimise)
+app_typer.command("rollout")(rollout_cmd.rollout)
 app_typer.add_typer(records_cmd.app, name="records")
 app_typer.add_typer(agent_cmd.app, name="agent")
 app_typer.add_typer(cloud_cmd.app, name="cloud")

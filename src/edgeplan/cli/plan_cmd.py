@@ -8,8 +8,11 @@ from rich.table import Table
 
 from edgeplan.cli.output import console, quiet_third_party
 from edgeplan.cli.progress import step_progress
+from edgeplan.errors import ConfigError
 from edgeplan.pipeline.run import run_plan
 from edgeplan.planning.output import Plan
+
+EMIT = ("k8s",)
 
 
 def plan(
@@ -24,13 +27,21 @@ def plan(
     sign_key: Path | None = typer.Option(
         None, help="Ed25519 private key: sign bundles of each site's models (keys generate)."
     ),
+    emit: list[str] = typer.Option(
+        [],
+        help="Also write deployment manifests: k8s (OUT/k8s: per-site Deployments, "
+        "ConfigMaps, volumes; KServe InferenceServices for the cloud tier; a Containerfile).",
+    ),
 ) -> None:
     """Validate the fleet, gather evidence (records measured on devices and in production,
     cascades, this host's measurements, projections; cached), plan, say what changed since the
     previous plan, and write plan.json, report.html, report.md and sites/<site>/ (agent configs
     that `edgeplan agent run` takes as written, with their models)."""
+    bad = [e for e in emit if e not in EMIT]
+    if bad:
+        raise ConfigError(f"--emit {bad[0]!r} is not allowed; allowed: {', '.join(EMIT)}")
     res = run_with_progress(
-        fleet, out, store, quick, catalogue, previous=previous, sign_key=sign_key
+        fleet, out, store, quick, catalogue, previous=previous, sign_key=sign_key, emit=tuple(emit)
     )
     show(res)
 
@@ -44,6 +55,7 @@ def run_with_progress(
     full_hint: str = "rerun without `--quick`",
     previous: Path | None = None,
     sign_key: Path | None = None,
+    emit: tuple[str, ...] = (),
 ) -> dict:
     """The plan with a progress display; third-party output goes to `OUT/edgeplan.log`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -51,7 +63,9 @@ def run_with_progress(
         quiet_third_party(out / "edgeplan.log") as log,
         step_progress(console, "planning") as progress,
     ):
-        res = run_plan(fleet, out, store, quick, catalogue, progress, full_hint, previous, sign_key)
+        res = run_plan(
+            fleet, out, store, quick, catalogue, progress, full_hint, previous, sign_key, emit
+        )
     return {**res, "log": log}
 
 

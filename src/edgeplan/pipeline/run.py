@@ -55,6 +55,7 @@ def run_plan(
     full_hint: str = "rerun without `--quick`",
     previous: Path | None = None,
     sign_key: Path | None = None,
+    emit: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Validate, gather evidence (measuring what is missing, cached), plan, compare with the
     previous plan, and write plan.json, the reports and the site deployments."""
@@ -106,6 +107,11 @@ def run_plan(
     by = f"written by edgeplan {edgeplan.__version__} plan {fleet_path.name} at {generated}"
     sites = write_sites(plan, fleet, fleet_path.parent, cat, ev, out, by, sign_key)
     paths["sites"] = out / "sites"
+    if "k8s" in emit:
+        from edgeplan.pipeline.k8s import write_k8s
+
+        write_k8s(plan, sites, out)
+        paths["k8s"] = out / "k8s"
     return {
         "paths": paths,
         "plan": plan,
