@@ -13,7 +13,9 @@ from edgeplan.pipeline.k8s import inference_service
 from edgeplan.pipeline.run import run_plan
 from edgeplan.spec.agent import AgentConfig
 
-kv = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate (make test installs it)")
+kv = pytest.importorskip(
+    "kubernetes_validate", reason="kubernetes-validate (make test installs it)"
+)
 CLI = [sys.executable, "-c", "from edgeplan.cli.main import app; app()"]
 K8S_VERSION = "1.30"
 
@@ -48,7 +50,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory, testdata: Path):
 
 
 def test_manifests_validate_and_carry_agent_configs(planned) -> None:
-    tmp, _, res = planned
+    tmp, _, _res = planned
     k8s = tmp / "out/k8s"
     files = sorted(k8s.glob("*.yaml"))
     assert [f.name for f in files] == ["main-site.yaml", "pilot-site.yaml"]
@@ -87,8 +89,8 @@ def test_inference_service_structure() -> None:
 def _pilot_records(tmp: Path, store: Path) -> dict:
     """Run the pilot site's agent as written and export what it measured into the store."""
     config = next((tmp / "out/sites/pilot-site/agents").glob("*.yaml"))
-    proc = subprocess.Popen([*CLI, "agent", "run", str(config), "--duration-s", "30"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    cmd = [*CLI, "agent", "run", str(config), "--duration-s", "30"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None
         for line in proc.stdout:  # type: ignore[union-attr]
@@ -107,8 +109,8 @@ def _pilot_records(tmp: Path, store: Path) -> dict:
                 break
             time.sleep(0.5)
         out = tmp / "prod.json"
-        r = subprocess.run([*CLI, "agent", "export-records", "--url", url, "--store",
-                            str(store), "--json", str(out)], capture_output=True, text=True)  # fmt: skip
+        cmd = [*CLI, "agent", "export-records", "--url", url, "--store", str(store)]
+        r = subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         import json
 
