@@ -1,10 +1,15 @@
 """Sizing, measured in one run: for each model, fp32 vs onnxruntime `quantize_dynamic` (the
 naive int8 users reach for) vs our best static int8 (onnxruntime QDQ, Percentile, per-channel,
 uint8 activations) vs NNCF int8 on OpenVINO. Latency p99 from a LoadGen SingleStream run on the
-same thread count, interleaved round by round; accuracy on the same evaluation split (FastestDet:
-COCO mAP@[.5:.95] on coco128; YuNet: box-F1 agreement with its own fp32 output, stated as such).
+same thread count, interleaved round by round; accuracy on the same evaluation split, with its
+bootstrap 95% interval (FastestDet: COCO mAP@[.5:.95] on coco128; YuNet: box-F1 agreement with
+its own fp32 output, stated as such; PP-OCRv4 text detector, the CNN the demo installs, at
+640x640: COCO mAP@[.5:.95] on rendered shipping labels with known boxes, as the demo makes them).
 
-    python benchmarks/sizing.py --json out/sizing.json
+    python benchmarks/sizing.py --json out/sizing.json [--models FastestDet,YuNet-n,PP-OCRv4-det]
+
+Rows: {model, variant, backend, latency_ms_p99, speedup_vs_fp32, metric, accuracy,
+accuracy_delta, ci95_low, ci95_high}; speed-up and delta against onnxruntime fp32 in this run.
 """
 
 import argparse
@@ -107,6 +112,8 @@ def run_model(
             "latency_ms_p99": statistics.median(lat[i]),
             "accuracy": acc.value,
             "metric": acc.metric,
+            "ci95_low": acc.ci95_low,
+            "ci95_high": acc.ci95_high,
         }
         if label == "fp32":
             base[backend] = row
@@ -118,36 +125,45 @@ def run_model(
     return rows
 
 
+MODELS = ("FastestDet", "YuNet-n", "PP-OCRv4-det")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--duration-s", type=float, default=4.0)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--models", default=",".join(MODELS), help=f"any of {', '.join(MODELS)}")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
+    wanted = [m for m in args.models.split(",") if m]
+    unknown = sorted(set(wanted) - set(MODELS))
+    if unknown:
+        raise SystemExit(f"--models {unknown}: allowed {', '.join(MODELS)}")
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows = run_model(
-            "FastestDet",
-            TESTDATA / "models/fastestdet/FastestDet.onnx",
-            TESTDATA / "datasets/coco128/val2017_yolo",
-            None,
-            args.threads,
-            args.duration_s,
-            args.rounds,
-            work,
-        )
-        yunet = TESTDATA / "models/yunet/yunet_n_320_320.onnx"
-        rows += run_model(
-            "YuNet-n",
-            yunet,
-            TESTDATA / "datasets/coco128/val2017_yolo/images",
-            yunet,
-            args.threads,
-            args.duration_s,
-            args.rounds,
-            work,
-        )
+        common = (args.threads, args.duration_s, args.rounds, work)
+        if "FastestDet" in wanted:
+            rows += run_model(
+                "FastestDet",
+                TESTDATA / "models/fastestdet/FastestDet.onnx",
+                TESTDATA / "datasets/coco128/val2017_yolo",
+                None,
+                *common,
+            )
+        if "YuNet-n" in wanted:
+            yunet = TESTDATA / "models/yunet/yunet_n_320_320.onnx"
+            rows += run_model(
+                "YuNet-n", yunet, TESTDATA / "datasets/coco128/val2017_yolo/images", yunet, *common
+            )
+        if "PP-OCRv4-det" in wanted:
+            from edgeplan.demo.data import render_labels
+            from edgeplan.pipeline.refs import package_file
+
+            model = package_file("pkg:rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx")
+            labels = render_labels(work / "labels", n=128)  # 96 evaluated + 32 calibration
+            rows += run_model("PP-OCRv4-det", model, labels, None, *common)
     print_table(
         f"sizing ({args.threads} thread(s), p99 median of {args.rounds} interleaved rounds; "
         "speed-up and accuracy delta vs onnxruntime fp32)",
@@ -165,7 +181,10 @@ def main() -> None:
                     "latency_ms_p99",
                     "accuracy",
                     "speedup_vs_fp32",
+                    "metric",
                     "accuracy_delta",
+                    "ci95_low",
+                    "ci95_high",
                 )
             }
             for r in rows

@@ -155,10 +155,48 @@ def verify_bundle(data: bytes, tmp: Path, pubkey: Path) -> str:
     return "accepted"
 
 
+def _jpeg() -> bytes:
+    import cv2
+    import numpy as np
+
+    return cv2.imencode(".jpg", np.full((8, 8, 3), 127, np.uint8))[1].tobytes()
+
+
+JPEG = _jpeg()
+
+
 @st.composite
-def oip_requests(draw: st.DrawFn) -> tuple[bytes, str | None]:
-    """Infer request bodies: valid-looking JSON with wrong shapes, binary sections whose sizes
-    disagree, junk; and the header that says where the JSON ends."""
+def _valid_request(draw: st.DrawFn) -> tuple[bytes, str | None]:
+    """A request a client would send: a real JPEG, 1-3 times, as JSON or binary."""
+    import base64
+    import struct
+
+    n = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        data = [base64.b64encode(JPEG).decode()] * n
+        inp = {"name": "image", "datatype": "BYTES", "shape": [n], "data": data}
+        return json.dumps({"inputs": [inp]}).encode(), None
+    raw = (struct.pack("<I", len(JPEG)) + JPEG) * n
+    inp = {
+        "name": "image",
+        "datatype": "BYTES",
+        "shape": [n],
+        "parameters": {"binary_data_size": len(raw)},
+    }
+    out = {"name": "detections", "parameters": {"binary_data": draw(st.booleans())}}
+    head = json.dumps({"inputs": [inp], "outputs": [out]}).encode()
+    return head + raw, str(len(head))
+
+
+def oip_requests() -> st.SearchStrategy[tuple[bytes, str | None]]:
+    """Infer requests: valid ones, and hostile ones (below)."""
+    return st.one_of(_valid_request(), _hostile_request())
+
+
+@st.composite
+def _hostile_request(draw: st.DrawFn) -> tuple[bytes, str | None]:
+    """Valid-looking JSON with wrong shapes, binary sections whose sizes disagree, junk; and
+    the header that says where the JSON ends."""
     kind = draw(st.sampled_from(["junk", "json", "binary"]))
     if kind == "junk":
         return draw(st.binary(max_size=200)), draw(st.one_of(st.none(), st.text(max_size=6)))

@@ -136,13 +136,18 @@ def test_a_failed_pilot_gate_stops_the_rollout(planned, testdata: Path) -> None:
     if measured <= projected:
         pytest.skip(f"the pilot measured {measured} ms, not above the projection {projected}")
     budget = round((projected + measured) / 2, 1)
-    again = run_plan(_fleet(tmp, testdata, budget), tmp / "out", store, quick=True)
+    # planned before any pilot ran (its own store): the projection meets the budget; planned on
+    # the store that now holds the pilot's records, production evidence would rule it out
+    fresh = tmp / "before-pilot.sqlite"
+    again = run_plan(_fleet(tmp, testdata, budget), tmp / "tight", fresh, quick=True)
     assert again["plan"].decisions[0].chosen is not None
+    informed = run_plan(_fleet(tmp, testdata, budget), tmp / "informed", store, quick=True)
+    assert informed["plan"].decisions[0].chosen is None  # the loop: production beats projection
     applied.unlink()
-    bad = subprocess.run([*CLI, "rollout", str(tmp / "out"), "--pilot", "pilot-site", "--store",
+    bad = subprocess.run([*CLI, "rollout", str(tmp / "tight"), "--pilot", "pilot-site", "--store",
                           str(store), "--window-s", "1", "--apply", apply, "--since",
                           "2000-01-01T00:00:00Z"], capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 8, bad.stdout + bad.stderr
     assert "gate pilot-site/pilot-cam: FAIL" in bad.stdout and "above the budget" in bad.stdout
-    assert "not applied: main-site" in bad.stderr
+    assert "not applied: main-site" in " ".join(bad.stderr.split())
     assert applied.read_text().split() == ["pilot-site"]  # the second site was never applied

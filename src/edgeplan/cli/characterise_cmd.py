@@ -43,7 +43,17 @@ def characterise(
     precision: str = typer.Option("auto", help="auto | f32 | bf16 | fp16 (openvino hint)."),
     perf_hint: str = typer.Option("latency", help="latency | throughput (openvino hint)."),
     device: str = typer.Option(
-        "cpu", help="cpu | cuda | tensorrt | qnn | coreml | migraphx | rocm (onnxruntime EPs)."
+        "cpu",
+        help="The onnxruntime EP here (cpu | cuda | tensorrt | qnn | coreml | migraphx | rocm); "
+        "with --cluster, the farm device (catalogue id) whose node runs it.",
+    ),
+    ep: str | None = typer.Option(
+        None, help="The onnxruntime EP (with --cluster, on the device's node); default cpu."
+    ),
+    cluster: str | None = typer.Option(
+        None,
+        help="Ray cluster address (HEAD:PORT): run on a node that offers device:DEVICE; the "
+        "record comes back as measured on that device.",
     ),
     scenario: list[ScenarioName] = typer.Option(
         ["SingleStream", "Offline"], help="LoadGen scenarios; SingleStream always runs. Repeat."
@@ -75,8 +85,19 @@ def characterise(
         "host, harness settings) instead of measuring again.",
     ),
 ) -> None:
-    """Measure MODEL on this host: cold start, LoadGen latency percentiles and throughput,
-    per-stage pipeline time, drift, memory, energy (when counters exist) and an op profile."""
+    """Measure MODEL on this host (or, with --cluster, on a farm node offering --device): cold
+    start, LoadGen latency percentiles and throughput, per-stage pipeline time, drift, memory,
+    energy (when counters exist) and an op profile."""
+    farm_device = None
+    if cluster is not None:
+        from edgeplan.catalogue import load_catalogue
+
+        farm_device = device
+        if not farm_device.startswith("test-"):  # test farms name their own devices
+            load_catalogue().device(farm_device)
+        device = ep or "cpu"
+    elif ep is not None:
+        device = ep
     allowed = {
         "precision": ("auto", "f32", "bf16", "fp16"),
         "perf_hint": ("latency", "throughput"),
@@ -116,6 +137,9 @@ def characterise(
         data=data,
         data_limit=data_limit,
     )
+    if cluster is not None and farm_device is not None:
+        _on_farm(cfg, cluster, farm_device, store, json_out)
+        return
     cached = _cached(cfg, store) if reuse else None
     if cached is not None:
         console.print(
@@ -131,6 +155,34 @@ def characterise(
         record = run_characterise(cfg, progress)
     _finish(record, store, json_out, store_it=True)
     console.print(f"[dim]third-party output: {log}[/]", highlight=False)
+
+
+def _on_farm(
+    cfg: CharacteriseConfig, cluster: str, device: str, store: Path | None, json_out: Path | None
+) -> None:
+    """Run on the device's node; store the record as measured on that device."""
+    import dataclasses
+    import time
+
+    from edgeplan.farm import as_measured_on, characterise_on
+
+    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "model"}
+    t0 = time.perf_counter()
+    with step_progress(console, f"characterising {cfg.model.name} on {device}") as progress:
+        progress(f"on the cluster at {cluster}, a node with device:{device}")
+        got = characterise_on(cluster, device, cfg.model, fields)
+    rec = as_measured_on(
+        CharacterisationRecord.model_validate(got["record"]),
+        device,
+        got["node_id"],
+        cluster,
+        cfg.model,
+    )
+    console.print(
+        f"ran on node {got['node_id'][:12]} ({device}) in {time.perf_counter() - t0:.1f} s",
+        highlight=False,
+    )
+    _finish(rec, store, json_out, store_it=True)
 
 
 def _cached(cfg: CharacteriseConfig, store: Path | None) -> CharacterisationRecord | None:

@@ -48,6 +48,14 @@ def evaluate(
         help="Also evaluate under deployment conditions (comma list): low-light, motion-blur, "
         "noise, jpeg, occlusion; each at a stated severity, clean images first.",
     ),
+    cluster: str | None = typer.Option(
+        None, help="Ray cluster address (HEAD:PORT): evaluate on a node offering --device."
+    ),
+    device: str | None = typer.Option(
+        None,
+        help="With --cluster: the farm device (catalogue id); the dataset is read at the same "
+        "path on its node.",
+    ),
 ) -> None:
     """Accuracy of MODEL on labelled data (top-1/top-5, COCO mAP), agreement with a reference
     model on any images, or a cascade sweep with a cloud model. Each figure has its sample count,
@@ -61,6 +69,12 @@ def evaluate(
     wanted = cond.parse(conditions) if conditions else []
     if wanted and cascade:
         raise ConfigError("--conditions applies to accuracy or agreement, not to --cascade")
+    if (cluster is None) != (device is None):
+        raise ConfigError("--cluster and --device go together (a farm device to evaluate on)")
+    if cluster is not None and (reference or cascade):
+        raise ConfigError(
+            "--cluster evaluates accuracy (and --conditions), not --reference/--cascade"
+        )
     cfg = EvalConfig(
         model=model,
         data=data,
@@ -97,15 +111,20 @@ def evaluate(
                 bar.advance(task)
 
         t0 = time.perf_counter()
-        record: AccuracyRecord | CascadeRecord = (
-            evaluate_cascade(cfg, cascade, cloud_backend, accuracy_floor, progress=progress)
-            if cascade is not None
-            else run_evaluate(cfg, progress)
-        )
         under: list[AccuracyRecord] = []
-        for name in wanted:
-            bar.update(task, description=f"evaluating {model.name} under {name}", completed=0)
-            under.append(run_evaluate(replace(cfg, condition=name), progress))
+        record: AccuracyRecord | CascadeRecord
+        if cluster is not None and device is not None:
+            bar.update(task, description=f"evaluating {model.name} on {device} at {cluster}")
+            record, *under = _on_farm(cfg, cluster, device, wanted)
+        else:
+            record = (
+                evaluate_cascade(cfg, cascade, cloud_backend, accuracy_floor, progress=progress)
+                if cascade is not None
+                else run_evaluate(cfg, progress)
+            )
+            for name in wanted:
+                bar.update(task, description=f"evaluating {model.name} under {name}", completed=0)
+                under.append(run_evaluate(replace(cfg, condition=name), progress))
     with RecordStore(store) as st:
         for r in (record, *under):
             st.put(r)
@@ -132,6 +151,25 @@ def evaluate(
         )
         json_out.write_text(json.dumps(body, indent=2))
         console.print(f"wrote {json_out}")
+
+
+def _on_farm(cfg: EvalConfig, cluster: str, device: str, wanted: list[str]) -> list[AccuracyRecord]:
+    """Clean, then each condition, on a node offering `device`; records as measured there."""
+    import dataclasses
+
+    from edgeplan.catalogue import load_catalogue
+    from edgeplan.farm import as_measured_on, evaluate_on
+
+    if not device.startswith("test-"):  # test farms name their own devices
+        load_catalogue().device(device)
+    out = []
+    for condition in (None, *wanted):
+        c = replace(cfg, condition=condition)
+        fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(c) if f.name != "model"}
+        got = evaluate_on(cluster, device, cfg.model, fields)
+        rec = AccuracyRecord.model_validate(got["record"])
+        out.append(as_measured_on(rec, device, got["node_id"], cluster, cfg.model))
+    return out
 
 
 def conditions_table(clean: AccuracyRecord, under: list[AccuracyRecord]) -> Table:

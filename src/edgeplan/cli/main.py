@@ -12,6 +12,7 @@ from edgeplan.cli import (
     characterise_cmd,
     cloud_cmd,
     evaluate_cmd,
+    farm_cmd,
     optimise_cmd,
     plan_cmd,
     project_cmd,
@@ -40,6 +41,7 @@ app_typer.add_typer(agent_cmd.app, name="agent")
 app_typer.add_typer(cloud_cmd.app, name="cloud")
 app_typer.add_typer(bundle_cmd.app, name="bundle")
 app_typer.add_typer(bundle_cmd.keys_app, name="keys")
+app_typer.add_typer(farm_cmd.app, name="farm")
 
 
 @app_typer.command()

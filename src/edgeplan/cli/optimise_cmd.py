@@ -1,7 +1,9 @@
 """`edgeplan optimise MODEL --data PATH --latency-ms-p99 T --accuracy-floor A`."""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -25,6 +27,21 @@ def optimise(
     threads: int | None = typer.Option(None, min=1, help="Inference threads."),
     eval_images: int = typer.Option(96, min=8, help="Images in the evaluation split."),
     json_out: Path | None = typer.Option(None, "--json", help="Write variants and choice as JSON."),
+    cluster: str | None = typer.Option(
+        None, help="Ray cluster address (HEAD:PORT): run the trials on nodes offering --device."
+    ),
+    device: str | None = typer.Option(
+        None, help="With --cluster: the farm device (catalogue id) whose nodes run the trials."
+    ),
+    workers: int = typer.Option(
+        2, min=1, help="With --cluster: trials running at once, each on a node with the device."
+    ),
+    study_storage: str | None = typer.Option(
+        None,
+        help="With --cluster: the optuna RDB storage the workers share. Default: SQLite in "
+        "~/.cache/edgeplan (every node on this machine's disk); postgresql://... for a farm "
+        "of machines.",
+    ),
 ) -> None:
     """Search fp16, calibrated int8 (onnxruntime static: MinMax / Percentile / Entropy, u8 / s8
     activations; NNCF on OpenVINO), input resolution and backend; validate every variant on the
@@ -43,11 +60,16 @@ def optimise(
         threads=threads,
         eval_images=eval_images,
     )
+    if (cluster is None) != (device is None):
+        raise ConfigError("--cluster and --device go together (a farm device to size on)")
     with (
         quiet_third_party() as log,
         step_progress(console, f"sizing {model.name}") as progress,
     ):
-        res = run_optimise(cfg, progress)
+        if cluster is not None and device is not None:
+            res = _on_farm(cfg, cluster, device, workers, study_storage, progress)
+        else:
+            res = run_optimise(cfg, progress)
     t = Table(
         title=f"variants of {model.name} (speed-up vs its fp32 parent on the same backend, "
         "measured in this run)"
@@ -92,4 +114,38 @@ def optimise(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(res, indent=2, default=str))
         console.print(f"wrote {json_out}")
+    if "workers" in res:
+        nodes = sorted({w["node_id"][:12] for w in res["workers"]})
+        console.print(
+            f"{len(res['study']['trials'])} trials of study {res['study']['name']} in "
+            f"{res['study']['storage']}, by {len(res['workers'])} workers on node(s) "
+            f"{', '.join(nodes)}",
+            highlight=False,
+        )
     console.print(f"[dim]third-party output: {log}[/]", highlight=False)
+
+
+def _on_farm(
+    cfg: SizingConfig,
+    cluster: str,
+    device: str,
+    workers: int,
+    storage: str | None,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    """The trials on the farm's nodes offering `device`, sharing one optuna study."""
+    import dataclasses
+
+    from edgeplan.catalogue import load_catalogue
+    from edgeplan.farm import optimise_on
+
+    if not device.startswith("test-"):  # test farms name their own devices
+        load_catalogue().device(device)
+    if storage is None:
+        folder = Path.home() / ".cache" / "edgeplan"
+        folder.mkdir(parents=True, exist_ok=True)
+        storage = f"sqlite:///{folder / 'studies.sqlite'}"
+    skip = ("model", "cache")
+    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in skip}
+    progress(f"{workers} workers on nodes with device:{device} at {cluster}")
+    return optimise_on(cluster, device, cfg.model, fields, storage, workers)

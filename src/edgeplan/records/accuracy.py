@@ -55,6 +55,9 @@ class AccuracyRecord(BaseModel):
     problems: tuple[str, ...] = Field((), description="The first skipped items, file and line.")
     card_source: str
     warnings: tuple[str, ...] = ()
+    device_id: str | None = Field(
+        None, description="Catalogue id of the farm device it ran on (None: this host)."
+    )
     provenance: Provenance
 
 

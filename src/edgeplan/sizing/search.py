@@ -39,6 +39,7 @@ class Trial:
     accepted: bool
     reason: str = ""
     notes: list[str] = field(default_factory=list)
+    measured_on: str = ""  # the farm node's id, when a worker on a Ray cluster measured it
 
 
 @dataclass
@@ -211,44 +212,47 @@ class Sizer:
         return " > ".join(p.name for p in chain) or "original"
 
 
-def optimise(cfg: SizingConfig, progress: Progress = no_progress) -> dict[str, Any]:
+FIRST: tuple[dict[str, Any], ...] = (
+    # what usually works on x86 CPUs goes first (DESIGN.md's measurements); TPE explores after
+    {
+        "pass": "int8-static",
+        "method": "Percentile",
+        "activation": "uint8",
+        "backend": "onnxruntime",
+    },
+    {"pass": "int8-nncf"},
+    {"pass": "int8-static", "method": "Percentile", "activation": "uint8", "backend": "openvino"},
+    {"pass": "int8-static", "method": "MinMax", "activation": "uint8", "backend": "onnxruntime"},
+    {"pass": "fp16", "backend": "onnxruntime"},
+    {"pass": "resolution", "scale": 0.75, "backend": "onnxruntime"},
+)
+TARGET_MET = "target_met"  # a study user attribute: every worker sharing the study stops
+
+
+def new_study(cfg: SizingConfig, storage: str | None = None, name: str | None = None) -> Any:
+    """The study, with the usual winners queued first; in `storage` (an optuna RDB URL) when
+    several workers share it."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sizer = Sizer(cfg, progress)
-    for backend in cfg.backends:  # parents first: speed-ups are against these, measured now
-        sizer.parents[backend] = sizer.run([], backend)
     study = optuna.create_study(
         directions=["minimize", "maximize"],
         sampler=optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=6),
+        storage=storage,
+        study_name=name,
     )
-    # what usually works on x86 CPUs goes first (DESIGN.md's measurements); TPE explores after
-    first: list[dict[str, Any]] = [
-        {
-            "pass": "int8-static",
-            "method": "Percentile",
-            "activation": "uint8",
-            "backend": "onnxruntime",
-        },
-        {"pass": "int8-nncf"},
-        {
-            "pass": "int8-static",
-            "method": "Percentile",
-            "activation": "uint8",
-            "backend": "openvino",
-        },
-        {
-            "pass": "int8-static",
-            "method": "MinMax",
-            "activation": "uint8",
-            "backend": "onnxruntime",
-        },
-        {"pass": "fp16", "backend": "onnxruntime"},
-        {"pass": "resolution", "scale": 0.75, "backend": "onnxruntime"},
-    ]
-    for params in first:
+    for params in FIRST:
         if params.get("backend", "openvino") in cfg.backends:
             study.enqueue_trial(params, skip_if_exists=True)
+    return study
+
+
+def run_trials(sizer: Sizer, study: Any, n_trials: int) -> None:
+    """Run trials of `study` until `n_trials` are finished in it (by any worker sharing it), or
+    until one meets the target with the floor held."""
+    import optuna
+
+    cfg = sizer.cfg
 
     def objective(trial: Any) -> tuple[float, float]:
         kind, params = suggest(trial)
@@ -259,13 +263,35 @@ def optimise(cfg: SizingConfig, progress: Progress = no_progress) -> dict[str, A
         )
         t = sizer.run(chain, backend)
         if t.accepted and t.latency_ms_p99 is not None and t.latency_ms_p99 <= cfg.latency_ms_p99:
+            trial.study.set_user_attr(TARGET_MET, True)
             trial.study.stop()
         if t.latency_ms_p99 is None:
             raise optuna.TrialPruned(t.reason)
         return t.latency_ms_p99, t.accuracy or 0.0
 
-    study.optimize(objective, n_trials=cfg.max_trials, catch=(EdgeplanError,))
-    return summarise(sizer, cfg)
+    TS = optuna.trial.TrialState
+    counted = (TS.COMPLETE, TS.PRUNED, TS.FAIL, TS.RUNNING)
+
+    def shared_stop(study: Any, _trial: Any) -> None:
+        """Stop at the target, or when finished and running trials (any worker's) fill the
+        budget: a running trial elsewhere counts, so workers never overshoot it together."""
+        full = len(study.get_trials(deepcopy=False, states=counted)) >= n_trials
+        if full or study.user_attrs.get(TARGET_MET):
+            study.stop()
+
+    if study.user_attrs.get(TARGET_MET):
+        return
+    if len(study.get_trials(deepcopy=False, states=counted)) >= n_trials:
+        return  # other workers already hold the whole budget
+    study.optimize(objective, n_trials=n_trials, catch=(EdgeplanError,), callbacks=[shared_stop])
+
+
+def optimise(cfg: SizingConfig, progress: Progress = no_progress) -> dict[str, Any]:
+    sizer = Sizer(cfg, progress)
+    for backend in cfg.backends:  # parents first: speed-ups are against these, measured now
+        sizer.parents[backend] = sizer.run([], backend)
+    run_trials(sizer, new_study(cfg), cfg.max_trials)
+    return summarise(list(sizer.trials.values()), cfg, sizer.n_eval, len(sizer.calibration))
 
 
 def _lat(t: Trial) -> float:
@@ -276,8 +302,10 @@ def _acc(t: Trial) -> float:
     return t.accuracy if t.accuracy is not None else float("-inf")
 
 
-def summarise(sizer: Sizer, cfg: SizingConfig) -> dict[str, Any]:
-    trials = list(sizer.trials.values())
+def summarise(
+    trials: list[Trial], cfg: SizingConfig, n_eval: int, n_calibration: int
+) -> dict[str, Any]:
+    """The variants, the Pareto set, the choice and what to tell the user."""
     ok = [t for t in trials if t.accepted and t.latency_ms_p99 is not None]
     meets = [t for t in ok if _lat(t) <= cfg.latency_ms_p99]
     chosen = min(meets or ok, key=_lat) if ok else None
@@ -311,8 +339,8 @@ def summarise(sizer: Sizer, cfg: SizingConfig) -> dict[str, Any]:
         "chosen": asdict(chosen) if chosen else None,
         "target_met": bool(meets),
         "target": {"latency_ms_p99": cfg.latency_ms_p99, "accuracy_floor": cfg.accuracy_floor},
-        "eval_images": sizer.n_eval,
-        "calibration_images": len(sizer.calibration),
+        "eval_images": n_eval,
+        "calibration_images": n_calibration,
         "messages": messages,
     }
 

@@ -3,6 +3,7 @@
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,7 @@ def build(
             meta = json.loads(done.read_text())
         else:
             reused = False
-            tmp = cache / f"{vid}.tmp"
+            tmp = cache / f"{vid}.{os.getpid()}.tmp"  # workers sharing a cache never collide
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             res = step.apply(current, tmp, inputs)
@@ -114,8 +115,13 @@ def build(
                 "calibration_sha256": cal_sha if step.uses_calibration else None,
             }
             (tmp / "done.json").write_text(json.dumps(meta))
-            shutil.rmtree(out_dir, ignore_errors=True)
-            tmp.rename(out_dir)  # a step is either complete in the cache or absent
+            if out_dir.exists() and not done.exists():  # a crashed run's leftovers
+                shutil.rmtree(out_dir, ignore_errors=True)
+            try:
+                tmp.rename(out_dir)  # a step is either complete in the cache or absent
+            except OSError:  # another worker finished the same step first: use theirs
+                shutil.rmtree(tmp, ignore_errors=True)
+                meta = json.loads(done.read_text())
         card = load_card(out_dir / "model.card.yaml", card)
         step_info: dict[str, Any] = {
             "pass": step.name,
