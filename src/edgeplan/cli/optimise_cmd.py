@@ -27,6 +27,12 @@ def optimise(
     threads: int | None = typer.Option(None, min=1, help="Inference threads."),
     eval_images: int = typer.Option(96, min=8, help="Images in the evaluation split."),
     json_out: Path | None = typer.Option(None, "--json", help="Write variants and choice as JSON."),
+    conditions: str | None = typer.Option(
+        None,
+        help="Also validate every variant under these deployment conditions (comma list: "
+        "low-light, motion-blur, noise, jpeg, occlusion); a variant may lose no more under any "
+        "of them, against its parent, than the floor lets it lose on clean images.",
+    ),
     cluster: str | None = typer.Option(
         None, help="Ray cluster address (HEAD:PORT): run the trials on nodes offering --device."
     ),
@@ -50,7 +56,10 @@ def optimise(
     bad = [b for b in names if b not in ("onnxruntime", "openvino")]
     if bad:
         raise ConfigError(f"--backends {bad}: allowed onnxruntime, openvino")
+    from edgeplan.data.conditions import parse
+
     cfg = SizingConfig(
+        conditions=tuple(parse(conditions)) if conditions else (),
         model=model,
         data=data,
         latency_ms_p99=latency_ms_p99,
@@ -74,12 +83,14 @@ def optimise(
         title=f"variants of {model.name} (speed-up vs its fp32 parent on the same backend, "
         "measured in this run)"
     )
+    worst = "worst condition" if cfg.conditions else None
     for c in (
         "variant",
         "backend",
         "p50 ms",
         "p99 ms",
         "accuracy (95% CI)",
+        *([worst] if worst else []),
         "speed-up",
         "accepted",
     ):
@@ -88,15 +99,19 @@ def optimise(
         res["variants"], key=lambda v: (v["latency_ms_p99"] is None, v["latency_ms_p99"] or 0)
     ):
         if v["latency_ms_p99"] is None:
-            t.add_row(v["label"], v["backend"], "-", "-", "-", "-", f"no: {v['reason'][:60]}")
+            dashes = ["-"] * (5 if worst else 4)
+            t.add_row(v["label"], v["backend"], *dashes, f"no: {v['reason'][:60]}")
             continue
         ci = v["accuracy_ci95"]
+        under = v.get("under") or {}
+        low = min(under, key=under.__getitem__) if under else None
         t.add_row(
             v["label"],
             v["backend"],
             f"{v['latency_ms_p50']:.2f}",
             f"{v['latency_ms_p99']:.2f}",
             f"{v['accuracy']:.3f} ({ci[0]:.3f}-{ci[1]:.3f})",
+            *([f"{under[low]:.3f} ({low})" if low else "-"] if worst else []),
             f"{v['speedup_vs_parent']:.2f}x",
             "yes" if v["accepted"] else f"no: {v['reason']}",
         )
