@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from edgeplan.data.conditions import condition_misses
 from edgeplan.progress import no_progress
 from edgeplan.sizing.passes import Int8Static
-from edgeplan.sizing.search import Sizer, SizingConfig, condition_misses
+from edgeplan.sizing.search import Sizer, SizingConfig
 
 
 def test_the_allowance_is_the_parents_clean_margin() -> None:

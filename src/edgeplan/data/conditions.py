@@ -77,3 +77,22 @@ def transform(name: str) -> Callable[[np.ndarray], np.ndarray]:
         return pipeline(image=frame)["image"]
 
     return apply
+
+
+def condition_misses(
+    floor: float, parent_clean: float, parent_under: dict[str, float], under: dict[str, float]
+) -> list[str]:
+    """Where a variant loses more under a deployment condition than the floor lets it lose on
+    clean images. The allowance is its parent's clean margin above the floor, measured against
+    the parent under the same condition: int8 and pruned models often lose more in the dark
+    than in the lab, and an absolute floor would reject even the parent there."""
+    allowance = max(0.0, parent_clean - floor)
+    out = []
+    for name, acc in under.items():
+        base = parent_under.get(name)
+        if base is not None and base - acc > allowance + 1e-9:
+            out.append(
+                f"under {name}: {acc:.3f}, {base - acc:.3f} below its parent's {base:.3f} "
+                f"(the floor allows {allowance:.3f})"
+            )
+    return out

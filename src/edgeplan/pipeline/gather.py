@@ -3,11 +3,14 @@ store, measures what is missing (cached by content hash), and fills its part of 
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import edgeplan
 from edgeplan.catalogue.load import Catalogue
+from edgeplan.data.conditions import condition_misses
 from edgeplan.errors import EdgeplanError
 from edgeplan.models.analysis import analyse
 from edgeplan.models.files import open_model
@@ -120,6 +123,12 @@ def gather_accuracy(
                 rec = accuracy(path, data, reference, store, quick, ev.stats, progress)
                 ev.accuracy_records[m] = rec
                 ev.accuracy[m] = _accuracy_of(rec)
+                under = _under(path, data, reference, w.conditions, store, quick, ev, progress)
+                if under:
+                    ev.notes.append(
+                        f"{path.name} under {_shown(under)} (clean {rec.value:.3f}; "
+                        f"{rec.metric}, n={rec.samples})"
+                    )
                 if reference is not None and path.resolve() == reference.resolve():
                     ev.accuracy[m] = Accuracy(
                         rec.value,
@@ -127,9 +136,46 @@ def gather_accuracy(
                         "measure of its accuracy)",
                     )  # recall/precision against itself are meaningless: left unknown
                 if needs_int8:
-                    _int8(m, path, data, reference, store, cache, quick, ev, progress)
+                    held = Held(w.accuracy_floor, rec.value, under, tuple(w.conditions))
+                    _int8(m, path, data, reference, store, cache, quick, ev, progress, held)
     for m, ref in ev.refs.items():
         ev.accuracy.setdefault(m, _published(ref, cat))
+
+
+@dataclass(frozen=True)
+class Held:
+    """What an int8 variant must hold: the workload's floor, and under each declared condition
+    no more loss against its fp32 parent than the floor allows on clean images."""
+
+    floor: float
+    parent_clean: float
+    parent_under: dict[str, float]
+    conditions: tuple[str, ...]
+
+
+def _under(
+    path: Path,
+    data: Path,
+    reference: Path | None,
+    conditions: Sequence[str],
+    store: RecordStore,
+    quick: bool,
+    ev: Evidence,
+    progress: Progress,
+    card: Path | None = None,
+    name: str | None = None,
+) -> dict[str, float]:
+    """Accuracy under each declared deployment condition (each a cached record)."""
+    return {
+        c: accuracy(
+            path, data, reference, store, quick, ev.stats, progress, card, name, condition=c
+        ).value
+        for c in conditions
+    }
+
+
+def _shown(under: dict[str, float]) -> str:
+    return ", ".join(f"{c} {v:.3f}" for c, v in under.items())
 
 
 def _int8(
@@ -142,8 +188,11 @@ def _int8(
     quick: bool,
     ev: Evidence,
     progress: Progress,
+    held: Held | None = None,
 ) -> None:
-    """Build and evaluate the int8 variant of an ONNX model; a failure is a note, not a crash."""
+    """Build and evaluate the int8 variant of an ONNX model; a failure is a note, not a crash.
+    A variant that loses more under a declared condition than the floor allows is not
+    deployed: its accuracy is unknown, with the reason."""
     if m in ev.int8:
         return
     try:
@@ -167,7 +216,19 @@ def _int8(
         name=f"{path.name} as {label}",
     )
     ev.accuracy_records[f"{m} [{label}]"] = rec
-    ev.int8[m] = Int8Variant(m, vpath, label, open_model(vpath).sha256, _accuracy_of(rec, label))
+    acc = _accuracy_of(rec, label)
+    if held is not None and held.conditions:
+        name = f"{path.name} as {label}"
+        under = _under(
+            vpath, data, reference, held.conditions, store, quick, ev, progress, card, name
+        )
+        misses = condition_misses(held.floor, held.parent_clean, held.parent_under, under)
+        ev.notes.append(f"{name} under {_shown(under)} (clean {rec.value:.3f})")
+        if misses:
+            why = f"{label} variant rejected: {'; '.join(misses)}"
+            ev.notes.append(f"{m}: {why}; int8-only devices keep no accuracy")
+            acc = Accuracy(None, why)
+    ev.int8[m] = Int8Variant(m, vpath, label, open_model(vpath).sha256, acc)
 
 
 def gather_host(store: RecordStore, quick: bool, ev: Evidence, progress: Progress) -> None:

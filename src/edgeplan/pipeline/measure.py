@@ -119,9 +119,11 @@ def accuracy(
     progress: Progress,
     card: Path | None = None,
     name: str | None = None,
+    condition: str | None = None,
 ) -> AccuracyRecord:
-    """Accuracy (or agreement with `reference`) on `data`, cached. The calibration tail
-    (sizing.calibration) is kept out of the evaluation split: int8 variants calibrate on it."""
+    """Accuracy (or agreement with `reference`) on `data`, under a deployment `condition` when
+    one is given, cached. The calibration tail (sizing.calibration) is kept out of the
+    evaluation split: int8 variants calibrate on it."""
     ds = open_dataset(data)
     cfg = EvalConfig(
         model=path,
@@ -130,6 +132,7 @@ def accuracy(
         n_boot=100,
         reference=reference,
         card=card,
+        condition=condition,
     )
     backend = _backends_for(path)[0]
     key = eval_cache_key(
@@ -145,7 +148,8 @@ def accuracy(
         key,
         AccuracyRecord,
         stats,
-        f"accuracy of {name or path.name} on {data.name}",
+        f"accuracy of {name or path.name} on {data.name}"
+        + (f" under {condition}" if condition else ""),
         partial(evaluate, cfg),
         progress,
     )

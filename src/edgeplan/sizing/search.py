@@ -13,6 +13,7 @@ import numpy as np
 from edgeplan.backends import BackendOptions, get_backend
 from edgeplan.backends.predict import load_model
 from edgeplan.bench.loadgen import RunSettings, run_scenario
+from edgeplan.data.conditions import condition_misses
 from edgeplan.data.evaluate import EvalConfig, evaluate
 from edgeplan.data.readers import open_dataset
 from edgeplan.errors import ConfigError, EdgeplanError
@@ -58,25 +59,6 @@ class SizingConfig:
     cache: Path = Path.home() / ".cache" / "edgeplan" / "variants"
     seed: int = 0
     conditions: tuple[str, ...] = ()  # deployment conditions (data/conditions.py) to hold too
-
-
-def condition_misses(
-    floor: float, parent_clean: float, parent_under: dict[str, float], under: dict[str, float]
-) -> list[str]:
-    """Where a variant loses more under a deployment condition than the floor lets it lose on
-    clean images. The allowance is its parent's clean margin above the floor, measured against
-    the parent under the same condition: int8 and pruned models often lose more in the dark
-    than in the lab, and an absolute floor would reject even the parent there."""
-    allowance = max(0.0, parent_clean - floor)
-    out = []
-    for name, acc in under.items():
-        base = parent_under.get(name)
-        if base is not None and base - acc > allowance + 1e-9:
-            out.append(
-                f"under {name}: {acc:.3f}, {base - acc:.3f} below its parent's {base:.3f} "
-                f"(the floor allows {allowance:.3f})"
-            )
-    return out
 
 
 def suggest(trial: Any) -> tuple[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ Privacy = Literal["none", "no-video-egress", "crops-only", "metadata-only", "no-
 Objective = Literal["latency", "accuracy", "cost", "power", "availability"]
 Codec = Literal["h264", "h265", "mjpeg"]
 Tolerance = Literal["low", "medium", "high"]
+Condition = Literal["low-light", "motion-blur", "noise", "jpeg", "occlusion"]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 DEFAULT_ORDER: tuple[Objective, ...] = ("cost", "latency", "accuracy", "power")
 
@@ -61,6 +62,12 @@ class Workload(BaseModel):
     )
     validation_reference: str | None = Field(
         None, description="Reference model: accuracy becomes agreement with it (unlabelled data)."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Deployment conditions the cameras see (edgeplan evaluate --conditions): "
+        "each model is also evaluated under each; an int8 variant that loses more there than "
+        "the floor allows on clean images is not deployed.",
     )
     site_models: list[str] | None = Field(
         None,
