@@ -2,6 +2,7 @@
 calibration caught by the floor, refusals with reasons, chain checks, cache reuse."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_variants_are_cached_by_content(sizer: Sizer) -> None:
 
 
 def test_optimise_cli_writes_variants_and_choice(testdata: Path, tmp_path: Path) -> None:
-    out = tmp_path / "o.json"
+    out, store = tmp_path / "o.json", tmp_path / "s.sqlite"
     r = subprocess.run(
         [
             sys.executable,
@@ -120,6 +121,8 @@ def test_optimise_cli_writes_variants_and_choice(testdata: Path, tmp_path: Path)
             "1",
             "--json",
             str(out),
+            "--store",
+            str(store),
         ],
         capture_output=True,
         text=True,
@@ -138,3 +141,22 @@ def test_optimise_cli_writes_variants_and_choice(testdata: Path, tmp_path: Path)
             "accepted",
         } <= set(v)
     assert data["chosen"] is None or data["chosen"]["accuracy"] >= 0.15
+    # the run is a sizing record: every variant's lineage, shown by `records show`
+    from edgeplan.records.sizing import SizingRecord
+    from edgeplan.records.store import RecordStore
+
+    with RecordStore(store) as st:
+        [rec] = st.of_kind("sizing")
+    assert isinstance(rec, SizingRecord) and len(rec.variants) == len(data["variants"])
+    built = [v for v in rec.variants if v.lineage]
+    assert built and all(s["parent"] for v in built for s in v.lineage)
+    cli = [sys.executable, "-c", "from edgeplan.cli.main import app; app()"]
+    shown = subprocess.run(
+        [*cli, "records", "show", rec.record_id, "--store", str(store)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert shown.returncode == 0 and "how it was made" in shown.stdout, shown.stderr
+    if any(s.get("calibration_sha256") for v in built for s in v.lineage):
+        assert "calibration" in shown.stdout

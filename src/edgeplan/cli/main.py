@@ -61,7 +61,8 @@ def app() -> None:
     try:
         app_typer(standalone_mode=False)
     except EdgeplanError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # one line, however long: the terminal wraps it, and grep and logs see it whole
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)

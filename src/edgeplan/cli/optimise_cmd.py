@@ -27,6 +27,9 @@ def optimise(
     threads: int | None = typer.Option(None, min=1, help="Inference threads."),
     eval_images: int = typer.Option(96, min=8, help="Images in the evaluation split."),
     json_out: Path | None = typer.Option(None, "--json", help="Write variants and choice as JSON."),
+    store: Path | None = typer.Option(
+        None, help="Records store for the sizing record (default ~/.cache/edgeplan)."
+    ),
     conditions: str | None = typer.Option(
         None,
         help="Also validate every variant under these deployment conditions (comma list: "
@@ -124,6 +127,17 @@ def optimise(
         console.print(
             f"chosen: [bold]{c['label']} on {c['backend']}[/] p99 {c['latency_ms_p99']:.2f} ms, "
             f"accuracy {c['accuracy']:.3f}; target {'met' if res['target_met'] else 'NOT met'}"
+        )
+    from edgeplan.models.files import open_model
+    from edgeplan.records.sizing import sizing_record
+    from edgeplan.records.store import RecordStore
+
+    rec = sizing_record(res, open_model(model).sha256, str(model), str(data), device or "")
+    with RecordStore(store) as st:
+        st.put(rec)
+        console.print(
+            f"sizing record [bold]{rec.record_id}[/] in {st.path} (every variant's lineage)",
+            highlight=False,
         )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from edgeplan.cli.render import summary_tables
 from edgeplan.cli.render_accuracy import accuracy_table, cascade_table
 from edgeplan.errors import StoreError
 from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
+from edgeplan.records.sizing import SizingRecord
 from edgeplan.records.store import Record, RecordStore
 from edgeplan.records.types import CharacterisationRecord
 
@@ -26,6 +27,8 @@ def render_any(record: Record) -> list[Table]:
         return [cascade_table(record)]
     if isinstance(record, CharacterisationRecord):
         return summary_tables(record)
+    if isinstance(record, SizingRecord):
+        return [sizing_table(record)]
     t = Table(title=f"{record.kind} record {record.record_id} ({record.provenance.source})")
     t.add_column("field")
     t.add_column("value", overflow="fold")
@@ -33,6 +36,39 @@ def render_any(record: Record) -> list[Table]:
         if k not in ("provenance", "kind", "record_id", "cache_key"):
             t.add_row(k, json.dumps(v) if isinstance(v, dict | list) else str(v))
     return [t]
+
+
+def sizing_table(r: SizingRecord) -> Table:
+    """Every variant with how it was made: each pass, its configuration, its parent and the
+    calibration data it used (sha256 prefixes)."""
+    t = Table(
+        title=f"sizing of {Path(r.model_path).name} (target p99 {r.latency_ms_p99_target:g} ms, "
+        f"floor {r.accuracy_floor:g}); chosen: {r.chosen or 'none'}",
+        caption=f"{r.dataset_path}: {r.eval_images} evaluated, {r.calibration_images} "
+        "calibration images",
+    )
+    for c in ("variant", "backend", "p99 ms", "accuracy", "accepted", "how it was made"):
+        t.add_column(c, overflow="fold")
+    for v in r.variants:
+        steps = [
+            f"{s['pass']}({', '.join(f'{k}={x}' for k, x in s.get('config', {}).items())}) "
+            f"of {str(s.get('parent', ''))[:12]}"
+            + (
+                f", calibration {str(s['calibration_sha256'])[:12]}"
+                if s.get("calibration_sha256")
+                else ""
+            )
+            for s in v.lineage
+        ]
+        t.add_row(
+            v.label,
+            v.backend,
+            f"{v.latency_ms_p99:.2f}" if v.latency_ms_p99 is not None else "-",
+            f"{v.accuracy:.3f}" if v.accuracy is not None else "-",
+            "yes" if v.accepted else f"no: {v.reason}",
+            " > ".join(steps) or "the model itself",
+        )
+    return t
 
 
 @app.command("list")

@@ -16,6 +16,7 @@ from edgeplan.records.accuracy import (
     ProductionRecord,
     ProjectionRecord,
 )
+from edgeplan.records.sizing import SizingRecord
 from edgeplan.records.types import CharacterisationRecord
 
 _SCHEMA = """
@@ -40,9 +41,15 @@ _KINDS: dict[str, type[BaseModel]] = {
     "cascade": CascadeRecord,
     "production": ProductionRecord,
     "projection": ProjectionRecord,
+    "sizing": SizingRecord,
 }
 Record = (
-    CharacterisationRecord | AccuracyRecord | CascadeRecord | ProductionRecord | ProjectionRecord
+    CharacterisationRecord
+    | AccuracyRecord
+    | CascadeRecord
+    | ProductionRecord
+    | ProjectionRecord
+    | SizingRecord
 )
 
 

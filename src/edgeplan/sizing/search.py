@@ -359,6 +359,7 @@ def summarise(
         "chosen": asdict(chosen) if chosen else None,
         "target_met": bool(meets),
         "target": {"latency_ms_p99": cfg.latency_ms_p99, "accuracy_floor": cfg.accuracy_floor},
+        "conditions": list(cfg.conditions),
         "eval_images": n_eval,
         "calibration_images": n_calibration,
         "messages": messages,
