@@ -63,6 +63,10 @@ def test_declared_conditions_are_measured_and_hold_the_int8_variant(
     int8 = {c: v for (n, c), v in by.items() if n != "FastestDet.onnx"}
     assert set(fp32) == set(int8) == {None, "jpeg", "noise"}  # clean and each condition, both
     assert any("FastestDet.onnx under jpeg" in n for n in res["run"]["notes"])
+    # the report says how the deployed int8 variant was made: pass, parent, calibration data
+    html = res["paths"]["html"].read_text()
+    assert "how it was made" in html and "int8-static(method=Percentile" in html
+    assert "calibration " in html
     # the floor at the fp32 model's clean accuracy: no loss allowed under any condition
     strict = _fleet(tmp_path, testdata, fp32[None], "conditions: [jpeg, noise]")
     plan = run_plan(strict, tmp_path / "b", store, quick=True)["plan"]

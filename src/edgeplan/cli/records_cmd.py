@@ -12,7 +12,7 @@ from edgeplan.cli.render import summary_tables
 from edgeplan.cli.render_accuracy import accuracy_table, cascade_table
 from edgeplan.errors import StoreError
 from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
-from edgeplan.records.sizing import SizingRecord
+from edgeplan.records.sizing import SizingRecord, describe_lineage
 from edgeplan.records.store import Record, RecordStore
 from edgeplan.records.types import CharacterisationRecord
 
@@ -50,23 +50,13 @@ def sizing_table(r: SizingRecord) -> Table:
     for c in ("variant", "backend", "p99 ms", "accuracy", "accepted", "how it was made"):
         t.add_column(c, overflow="fold")
     for v in r.variants:
-        steps = [
-            f"{s['pass']}({', '.join(f'{k}={x}' for k, x in s.get('config', {}).items())}) "
-            f"of {str(s.get('parent', ''))[:12]}"
-            + (
-                f", calibration {str(s['calibration_sha256'])[:12]}"
-                if s.get("calibration_sha256")
-                else ""
-            )
-            for s in v.lineage
-        ]
         t.add_row(
             v.label,
             v.backend,
             f"{v.latency_ms_p99:.2f}" if v.latency_ms_p99 is not None else "-",
             f"{v.accuracy:.3f}" if v.accuracy is not None else "-",
             "yes" if v.accepted else f"no: {v.reason}",
-            " > ".join(steps) or "the model itself",
+            describe_lineage(v.lineage),
         )
     return t
 

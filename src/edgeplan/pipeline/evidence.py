@@ -62,6 +62,7 @@ class Evidence:
     accuracy: dict[str, Accuracy] = field(default_factory=dict)
     accuracy_records: dict[str, AccuracyRecord] = field(default_factory=dict)
     int8: dict[str, Int8Variant] = field(default_factory=dict)
+    made: dict[str, str] = field(default_factory=dict)  # accuracy key -> how its model was made
     host: dict[str, list[CharacterisationRecord]] = field(default_factory=dict)
     projections: dict[tuple[str, str], ProjectionRecord] = field(default_factory=dict)
     on_device: list[CharacterisationRecord] = field(default_factory=list)

@@ -28,6 +28,7 @@ from edgeplan.records.accuracy import (
     ProjectionRecord,
 )
 from edgeplan.records.provenance import Provenance
+from edgeplan.records.sizing import describe_lineage
 from edgeplan.records.store import RecordStore
 from edgeplan.records.types import CharacterisationRecord
 from edgeplan.spec.fleet import Fleet, Workload
@@ -202,7 +203,7 @@ def _int8(
         return
     if built is None:
         return
-    vpath, label = built
+    vpath, label = built.path, built.label
     card = vpath.parent / "model.card.yaml"
     rec = accuracy(
         vpath,
@@ -216,6 +217,7 @@ def _int8(
         name=f"{path.name} as {label}",
     )
     ev.accuracy_records[f"{m} [{label}]"] = rec
+    ev.made[f"{m} [{label}]"] = describe_lineage(built.lineage)
     acc = _accuracy_of(rec, label)
     if held is not None and held.conditions:
         name = f"{path.name} as {label}"

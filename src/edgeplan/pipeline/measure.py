@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from edgeplan.backends import BackendOptions, available_backends, get_backend
 from edgeplan.bench.characterise import CharacteriseConfig, cache_key, characterise
@@ -17,6 +17,9 @@ from edgeplan.records.accuracy import AccuracyRecord, CascadeRecord
 from edgeplan.records.store import RecordStore
 from edgeplan.records.types import CharacterisationRecord
 from edgeplan.sizing.calibration import eval_limit
+
+if TYPE_CHECKING:
+    from edgeplan.sizing.variants import Variant
 
 
 @dataclass
@@ -155,9 +158,7 @@ def accuracy(
     )
 
 
-def int8_variant(
-    path: Path, data: Path, cache: Path, progress: Progress
-) -> tuple[Path, str] | None:
+def int8_variant(path: Path, data: Path, cache: Path, progress: Progress) -> "Variant | None":
     """A calibrated int8 variant (onnxruntime static QDQ, Percentile, uint8 activations) built on
     the calibration tail of `data` (streamed), with its card beside it; None when the model is not
     ONNX or the data is too small to keep calibration apart from evaluation."""
@@ -180,5 +181,4 @@ def int8_variant(
         progress(f"reusing the int8 variant of {path.name} (same model, calibration images)")
     else:
         progress(f"building an int8 variant of {path.name} (calibration: last {len(cal)} images)")
-    v = build(mf, card, [step], cache / "variants", inputs)
-    return v.path, v.label
+    return build(mf, card, [step], cache / "variants", inputs)

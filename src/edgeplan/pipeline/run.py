@@ -39,6 +39,7 @@ def report_evidence(ev: Evidence) -> ReportEvidence:
     return ReportEvidence(
         host=ev.host,
         accuracy=ev.accuracy_records,
+        made=ev.made,
         projections=list(ev.projections.values()),
         cascades=[(c.edge_model, c.cloud_model, c.record, c.band) for c in ev.cascades],
         notes=ev.notes,

@@ -99,3 +99,16 @@ def sizing_record(
         messages=tuple(result["messages"]),
         provenance=prov,
     )
+
+
+def describe_lineage(lineage: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> str:
+    """`int8-static(method=Percentile, ...) of 31cb14c017fc, calibration 4e9e6ab06199 > ...`:
+    each step's pass, configuration, parent (sha256 prefix) and calibration data."""
+    steps = []
+    for st in lineage:
+        config = ", ".join(f"{k}={x}" for k, x in st.get("config", {}).items())
+        text = f"{st['pass']}({config}) of {str(st.get('parent', ''))[:12]}"
+        if st.get("calibration_sha256"):
+            text += f", calibration {str(st['calibration_sha256'])[:12]}"
+        steps.append(text)
+    return " > ".join(steps) or "the model itself"

@@ -21,6 +21,7 @@ class ReportEvidence:
 
     host: dict[str, list[CharacterisationRecord]] = field(default_factory=dict)
     accuracy: dict[str, AccuracyRecord] = field(default_factory=dict)
+    made: dict[str, str] = field(default_factory=dict)  # accuracy key -> the variant's lineage
     projections: list[ProjectionRecord] = field(default_factory=list)
     cascades: list[tuple[str, str, CascadeRecord, tuple[float, float]]] = field(
         default_factory=list
@@ -136,6 +137,7 @@ def write_outputs(
             "value": f"{a.value:.3f} ({a.ci95_low:.3f}-{a.ci95_high:.3f})",
             "samples": a.samples,
             "data": f"{a.dataset_name} ({a.dataset_sha256[:12]})",
+            "made": evidence.made.get(m, "the model itself"),
         }
         for m, a in evidence.accuracy.items()
     ]
