@@ -34,6 +34,24 @@ def resource(device: str) -> str:
     return f"device:{device}"
 
 
+TEST_PREFIX = "test-"  # test farms name their own devices; every other id is a catalogue id
+
+
+def check_device(device: str) -> None:
+    """A farm device is a catalogue id (an unknown one is refused, the known ones listed)."""
+    if not device.startswith(TEST_PREFIX):
+        from edgeplan.catalogue import load_catalogue
+
+        load_catalogue().device(device)
+
+
+def config_fields(cfg: Any, skip: tuple[str, ...] = ("model",)) -> dict[str, Any]:
+    """A run config's fields for the node (the model travels apart, by content)."""
+    import dataclasses
+
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in skip}
+
+
 def reachable(address: str, timeout_s: float = 5.0) -> None:
     """Fail fast on a head nobody listens at (Ray itself would wait without end)."""
     host, sep, port = address.removeprefix("ray://").rpartition(":")

@@ -90,12 +90,10 @@ def characterise(
     energy (when counters exist) and an op profile."""
     farm_device = None
     if cluster is not None:
-        from edgeplan.catalogue import load_catalogue
+        from edgeplan.farm import check_device
 
-        farm_device = device
-        if not farm_device.startswith("test-"):  # test farms name their own devices
-            load_catalogue().device(farm_device)
-        device = ep or "cpu"
+        check_device(device)
+        farm_device, device = device, ep or "cpu"
     elif ep is not None:
         device = ep
     allowed = {
@@ -161,12 +159,11 @@ def _on_farm(
     cfg: CharacteriseConfig, cluster: str, device: str, store: Path | None, json_out: Path | None
 ) -> None:
     """Run on the device's node; store the record as measured on that device."""
-    import dataclasses
     import time
 
-    from edgeplan.farm import as_measured_on, characterise_on
+    from edgeplan.farm import as_measured_on, characterise_on, config_fields
 
-    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "model"}
+    fields = config_fields(cfg)
     t0 = time.perf_counter()
     with step_progress(console, f"characterising {cfg.model.name} on {device}") as progress:
         progress(f"on the cluster at {cluster}, a node with device:{device}")

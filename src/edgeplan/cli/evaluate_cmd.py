@@ -155,17 +155,12 @@ def evaluate(
 
 def _on_farm(cfg: EvalConfig, cluster: str, device: str, wanted: list[str]) -> list[AccuracyRecord]:
     """Clean, then each condition, on a node offering `device`; records as measured there."""
-    import dataclasses
+    from edgeplan.farm import as_measured_on, check_device, config_fields, evaluate_on
 
-    from edgeplan.catalogue import load_catalogue
-    from edgeplan.farm import as_measured_on, evaluate_on
-
-    if not device.startswith("test-"):  # test farms name their own devices
-        load_catalogue().device(device)
+    check_device(device)
     out = []
     for condition in (None, *wanted):
-        c = replace(cfg, condition=condition)
-        fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(c) if f.name != "model"}
+        fields = config_fields(replace(cfg, condition=condition))
         got = evaluate_on(cluster, device, cfg.model, fields)
         rec = AccuracyRecord.model_validate(got["record"])
         out.append(as_measured_on(rec, device, got["node_id"], cluster, cfg.model))

@@ -163,18 +163,13 @@ def _on_farm(
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     """The trials on the farm's nodes offering `device`, sharing one optuna study."""
-    import dataclasses
+    from edgeplan.farm import check_device, config_fields, optimise_on
 
-    from edgeplan.catalogue import load_catalogue
-    from edgeplan.farm import optimise_on
-
-    if not device.startswith("test-"):  # test farms name their own devices
-        load_catalogue().device(device)
+    check_device(device)
     if storage is None:
         folder = Path.home() / ".cache" / "edgeplan"
         folder.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{folder / 'studies.sqlite'}"
-    skip = ("model", "cache")
-    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in skip}
+    fields = config_fields(cfg, skip=("model", "cache"))  # the node keeps its own variant cache
     progress(f"{workers} workers on nodes with device:{device} at {cluster}")
     return optimise_on(cluster, device, cfg.model, fields, storage, workers)

@@ -3,32 +3,27 @@ store, measures what is missing (cached by content hash), and fills its part of 
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import edgeplan
 from edgeplan.catalogue.load import Catalogue
-from edgeplan.data.conditions import condition_misses
-from edgeplan.errors import EdgeplanError
 from edgeplan.models.analysis import analyse
 from edgeplan.models.files import open_model
-from edgeplan.pipeline.evidence import Accuracy, CascadeChoice, Evidence, Int8Variant
-from edgeplan.pipeline.measure import accuracy, cached_or_measure, host_records, int8_variant
+from edgeplan.pipeline.evidence import Accuracy, CascadeChoice, Evidence
+from edgeplan.pipeline.gather_int8 import Held, accuracy_of, accuracy_under, gather_int8, shown
+from edgeplan.pipeline.measure import accuracy, cached_or_measure, host_records
 from edgeplan.pipeline.refs import ModelRef, resolve_data, resolve_model
 from edgeplan.progress import Progress
 from edgeplan.projection.calibrate import Calibration
 from edgeplan.projection.profile import CostProfile, from_analysis, from_facts
 from edgeplan.projection.project import project
 from edgeplan.records.accuracy import (
-    AccuracyRecord,
     CascadeRecord,
     ProductionRecord,
     ProjectionRecord,
 )
 from edgeplan.records.provenance import Provenance
-from edgeplan.records.sizing import describe_lineage
 from edgeplan.records.store import RecordStore
 from edgeplan.records.types import CharacterisationRecord
 from edgeplan.spec.fleet import Fleet, Workload
@@ -77,18 +72,6 @@ def gather_models(fleet: Fleet, base: Path, cat: Catalogue, ev: Evidence) -> Non
             ev.sha256[m] = open_model(ref.path).sha256
 
 
-def _accuracy_of(rec: AccuracyRecord, what: str = "") -> Accuracy:
-    kind = "agreement" if rec.figure == "agreement" else "measured"
-    of = f" of its {what} variant" if what else ""
-    by = {m.metric: m.value for m in rec.metrics} if rec.figure == "accuracy" else {}
-    return Accuracy(
-        rec.value,
-        f"{kind}: {rec.metric}{of} on {rec.dataset_name} (n={rec.samples})",
-        by.get("recall_at_serving"),
-        by.get("precision_at_serving"),
-    )
-
-
 def _published(ref: ModelRef, cat: Catalogue) -> Accuracy:
     if ref.catalogue_id is None:
         return Accuracy(None, "none")
@@ -123,11 +106,13 @@ def gather_accuracy(
                     continue
                 rec = accuracy(path, data, reference, store, quick, ev.stats, progress)
                 ev.accuracy_records[m] = rec
-                ev.accuracy[m] = _accuracy_of(rec)
-                under = _under(path, data, reference, w.conditions, store, quick, ev, progress)
+                ev.accuracy[m] = accuracy_of(rec)
+                under = accuracy_under(
+                    path, data, reference, w.conditions, store, quick, ev, progress
+                )
                 if under:
                     ev.notes.append(
-                        f"{path.name} under {_shown(under)} (clean {rec.value:.3f}; "
+                        f"{path.name} under {shown(under)} (clean {rec.value:.3f}; "
                         f"{rec.metric}, n={rec.samples})"
                     )
                 if reference is not None and path.resolve() == reference.resolve():
@@ -138,99 +123,9 @@ def gather_accuracy(
                     )  # recall/precision against itself are meaningless: left unknown
                 if needs_int8:
                     held = Held(w.accuracy_floor, rec.value, under, tuple(w.conditions))
-                    _int8(m, path, data, reference, store, cache, quick, ev, progress, held)
+                    gather_int8(m, path, data, reference, store, cache, quick, ev, progress, held)
     for m, ref in ev.refs.items():
         ev.accuracy.setdefault(m, _published(ref, cat))
-
-
-@dataclass(frozen=True)
-class Held:
-    """What an int8 variant must hold: the workload's floor, and under each declared condition
-    no more loss against its fp32 parent than the floor allows on clean images."""
-
-    floor: float
-    parent_clean: float
-    parent_under: dict[str, float]
-    conditions: tuple[str, ...]
-
-
-def _under(
-    path: Path,
-    data: Path,
-    reference: Path | None,
-    conditions: Sequence[str],
-    store: RecordStore,
-    quick: bool,
-    ev: Evidence,
-    progress: Progress,
-    card: Path | None = None,
-    name: str | None = None,
-) -> dict[str, float]:
-    """Accuracy under each declared deployment condition (each a cached record)."""
-    return {
-        c: accuracy(
-            path, data, reference, store, quick, ev.stats, progress, card, name, condition=c
-        ).value
-        for c in conditions
-    }
-
-
-def _shown(under: dict[str, float]) -> str:
-    return ", ".join(f"{c} {v:.3f}" for c, v in under.items())
-
-
-def _int8(
-    m: str,
-    path: Path,
-    data: Path,
-    reference: Path | None,
-    store: RecordStore,
-    cache: Path,
-    quick: bool,
-    ev: Evidence,
-    progress: Progress,
-    held: Held | None = None,
-) -> None:
-    """Build and evaluate the int8 variant of an ONNX model; a failure is a note, not a crash.
-    A variant that loses more under a declared condition than the floor allows is not
-    deployed: its accuracy is unknown, with the reason."""
-    if m in ev.int8:
-        return
-    try:
-        built = int8_variant(path, data, cache, progress)
-    except (EdgeplanError, RuntimeError, ValueError) as exc:
-        ev.notes.append(f"{m}: int8 variant failed ({exc}); int8-only devices keep no accuracy")
-        return
-    if built is None:
-        return
-    vpath, label = built.path, built.label
-    card = vpath.parent / "model.card.yaml"
-    rec = accuracy(
-        vpath,
-        data,
-        reference,
-        store,
-        quick,
-        ev.stats,
-        progress,
-        card=card,
-        name=f"{path.name} as {label}",
-    )
-    ev.accuracy_records[f"{m} [{label}]"] = rec
-    ev.made[f"{m} [{label}]"] = describe_lineage(built.lineage)
-    acc = _accuracy_of(rec, label)
-    if held is not None and held.conditions:
-        name = f"{path.name} as {label}"
-        under = _under(
-            vpath, data, reference, held.conditions, store, quick, ev, progress, card, name
-        )
-        misses = condition_misses(held.floor, held.parent_clean, held.parent_under, under)
-        ev.notes.append(f"{name} under {_shown(under)} (clean {rec.value:.3f})")
-        if misses:
-            why = f"{label} variant rejected: {'; '.join(misses)}"
-            ev.notes.append(f"{m}: {why}; int8-only devices keep no accuracy")
-            acc = Accuracy(None, why)
-    ev.int8[m] = Int8Variant(m, vpath, label, open_model(vpath).sha256, acc)
 
 
 def gather_host(store: RecordStore, quick: bool, ev: Evidence, progress: Progress) -> None:

@@ -3,19 +3,9 @@ projected), device costs, and measured cascades. Building these from records and
 is the caller's job, so the planner stays pure."""
 
 from dataclasses import dataclass, field
-from typing import Literal
 
+from edgeplan.sources import Source
 from edgeplan.spec.fleet import Fleet
-
-Source = Literal[
-    "measured",
-    "measured-on-device",
-    "measured-in-production",
-    "projected",
-    "published",
-    "assumed",
-]
-
 
 HOST_NOISE_PCT = 30.0  # how far this shared host's measurements move under load (DESIGN.md)
 

@@ -8,19 +8,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import psutil
 from pydantic import BaseModel, ConfigDict, Field
 
-Source = Literal[
-    "measured",
-    "measured-on-device",
-    "measured-in-production",
-    "projected",
-    "published",
-    "assumed",
-]
+from edgeplan.sources import Source
 
 # ISA flags that move inference speed; the full /proc/cpuinfo list is noise in a report.
 _RELEVANT_FLAGS = (
