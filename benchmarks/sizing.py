@@ -1,10 +1,12 @@
 """Sizing, measured in one run: for each model, fp32 vs onnxruntime `quantize_dynamic` (the
 naive int8 users reach for) vs our best static int8 (onnxruntime QDQ, Percentile, per-channel,
-uint8 activations) vs NNCF int8 on OpenVINO. Latency p99 from a LoadGen SingleStream run on the
-same thread count, interleaved round by round; accuracy on the same evaluation split, with its
-bootstrap 95% interval (FastestDet: COCO mAP@[.5:.95] on coco128; YuNet: box-F1 agreement with
-its own fp32 output, stated as such; PP-OCRv4 text detector, the CNN the demo installs, at
-640x640: COCO mAP@[.5:.95] on rendered shipping labels with known boxes, as the demo makes them).
+uint8 activations) vs NNCF int8 on OpenVINO, NNCF int8 as QDQ ONNX on onnxruntime, and NNCF's
+accuracy-aware int8 (max drop 0.01 on the labelled calibration tail; labelled data only).
+Latency p99 from a LoadGen SingleStream run on the same thread count, interleaved round by
+round; accuracy on the same evaluation split, with its bootstrap 95% interval (FastestDet: COCO
+mAP@[.5:.95] on coco128; YuNet: box-F1 agreement with its own fp32 output, stated as such;
+PP-OCRv4 text detector, the CNN the demo installs, at 640x640: COCO mAP@[.5:.95] on rendered
+shipping labels with known boxes, as the demo makes them).
 
     python benchmarks/sizing.py --json out/sizing.json [--models FastestDet,YuNet-n,PP-OCRv4-det]
 
@@ -27,7 +29,7 @@ from edgeplan.bench.loadgen import RunSettings, run_scenario
 from edgeplan.data.evaluate import EvalConfig, evaluate
 from edgeplan.data.readers import open_dataset
 from edgeplan.models import open_model
-from edgeplan.sizing.calibration import calibration_set
+from edgeplan.sizing.calibration import Validation, calibration_set
 from edgeplan.sizing.passes import Int8Nncf, Int8Static, PassInputs
 from edgeplan.sizing.variants import build
 
@@ -80,8 +82,17 @@ def run_model(
     import yaml
 
     card_file.write_text(yaml.safe_dump(lm.card.model_dump(mode="json")))
-    static = build(mf, lm.card, [Int8Static()], work / "variants", PassInputs(cal_set))
-    nncf = build(mf, lm.card, [Int8Nncf()], work / "variants", PassInputs(cal_set))
+    ds = open_dataset(data)
+    val = Validation(data, cal_set.paths, lm.card, ds.sha256())
+    inputs = PassInputs(cal_set, validation=val)
+    static = build(mf, lm.card, [Int8Static()], work / "variants", inputs)
+    nncf = build(mf, lm.card, [Int8Nncf()], work / "variants", inputs)
+    nncf_onnx = build(mf, lm.card, [Int8Nncf(output="onnx")], work / "variants", inputs)
+    aware = (  # accuracy control scores candidates on labels: not for agreement-only data
+        build(mf, lm.card, [Int8Nncf(max_drop=0.01)], work / "variants", inputs)
+        if reference is None
+        else None
+    )
     dyn = dynamic_int8(model, work)
     naive = "int8 quantize_dynamic (naive)"
     variants = [
@@ -90,6 +101,8 @@ def run_model(
         *([(naive, dyn, "onnxruntime")] if isinstance(dyn, Path) else []),
         ("int8 static QDQ Percentile u8", static.path, "onnxruntime"),
         ("int8 NNCF", nncf.path, "openvino"),
+        ("int8 NNCF -> QDQ ONNX", nncf_onnx.path, "onnxruntime"),
+        *([("int8 NNCF accuracy-aware (max drop 0.01)", aware.path, "openvino")] if aware else []),
     ]
     lat: dict[int, list[float]] = {i: [] for i in range(len(variants))}
     for _ in range(rounds):  # interleaved: a noisy host hits every variant alike

@@ -65,6 +65,30 @@ def test_nncf_int8_runs_on_openvino(sizer: Sizer) -> None:
     assert Path(t.path).suffix == ".xml"
 
 
+def test_nncf_accuracy_aware_onnx_holds_its_drop_where_it_was_asked(sizer: Sizer) -> None:
+    """NNCF's accuracy control to a QDQ ONNX model onnxruntime runs: scored by our own metric on
+    the labelled calibration tail (what the pass promises), and judged on the evaluation split
+    like every variant; the labels that shaped it are in its lineage."""
+    from edgeplan.backends.predict import load_model
+    from edgeplan.data.evaluate import score
+
+    tail = frozenset(sizer.validation.paths)
+    data = sizer.cfg.data
+    before = score(sizer.loaded, data, tail)
+    t = sizer.run([Int8Nncf(output="onnx", max_drop=0.01)], "onnxruntime")
+    assert t.accepted and Path(t.path).suffix == ".onnx" and t.accuracy is not None
+    assert t.lineage[0]["validation_sha256"] == sizer.validation.dataset_sha256
+    assert any("accuracy-aware: within 0.01" in n for n in t.notes)
+    card = Path(t.path).parent / "model.card.yaml"
+    after = score(load_model(t.path, "onnxruntime", card=card), data, tail)
+    assert after >= before - 0.01 - 1e-9
+
+
+def test_openvino_precision_hint_is_a_target(sizer: Sizer) -> None:
+    t = sizer.run([], "openvino:f32")
+    assert t.backend == "openvino:f32" and sizer.precision == "f32" and t.accuracy is not None
+
+
 def test_resolution_refuses_fixed_shape_graphs_with_the_reason(sizer: Sizer) -> None:
     t = sizer.run([Resolution(256, 256)], "onnxruntime")  # FastestDet reshapes to constants
     assert not t.accepted and "resolution cannot change" in t.reason and t.latency_ms_p99 is None

@@ -11,7 +11,7 @@ from rich.table import Table
 from edgeplan.cli.output import console, quiet_third_party
 from edgeplan.cli.progress import step_progress
 from edgeplan.errors import ConfigError
-from edgeplan.sizing.search import SizingConfig
+from edgeplan.sizing.search import TARGETS, SizingConfig
 from edgeplan.sizing.search import optimise as run_optimise
 
 
@@ -20,7 +20,17 @@ def optimise(
     data: Path = typer.Option(..., help="Labelled data: evaluation split + disjoint calibration."),
     latency_ms_p99: float = typer.Option(..., help="Target p99 latency on this host, ms."),
     accuracy_floor: float = typer.Option(..., help="Minimum accuracy (the model's task metric)."),
-    backends: str = typer.Option("onnxruntime,openvino", help="Backends to search over."),
+    backends: str = typer.Option(
+        "onnxruntime,openvino",
+        help="Backends to search over: onnxruntime, openvino, litert (TFLite models), and "
+        "openvino:f32 / openvino:bf16 / openvino:fp16 (OpenVINO's inference precision hint).",
+    ),
+    max_drop: float = typer.Option(
+        0.01,
+        min=0.0,
+        help="NNCF accuracy-aware int8: the most the task metric may drop on the labelled "
+        "calibration images (absolute); the evaluation split judges the result.",
+    ),
     max_trials: int = typer.Option(
         14, min=1, help="Optuna trials (repeats are answered from cache)."
     ),
@@ -53,12 +63,13 @@ def optimise(
     ),
 ) -> None:
     """Search fp16, calibrated int8 (onnxruntime static: MinMax / Percentile / Entropy, u8 / s8
-    activations; NNCF on OpenVINO), input resolution and backend; validate every variant on the
+    activations; NNCF to OpenVINO IR or QDQ ONNX, plain or accuracy-aware within --max-drop),
+    input resolution, backend and OpenVINO precision hint; validate every variant on the
     same data as its parent; stop at the latency target with the accuracy floor held."""
     names = tuple(b for b in backends.split(",") if b)
-    bad = [b for b in names if b not in ("onnxruntime", "openvino")]
+    bad = [b for b in names if b not in TARGETS]
     if bad:
-        raise ConfigError(f"--backends {bad}: allowed onnxruntime, openvino")
+        raise ConfigError(f"--backends {bad}: allowed {', '.join(TARGETS)}")
     from edgeplan.data.conditions import parse
 
     cfg = SizingConfig(
@@ -71,6 +82,7 @@ def optimise(
         max_trials=max_trials,
         threads=threads,
         eval_images=eval_images,
+        max_drop=max_drop,
     )
     if (cluster is None) != (device is None):
         raise ConfigError("--cluster and --device go together (a farm device to size on)")

@@ -11,7 +11,7 @@ import numpy as np
 
 import edgeplan
 from edgeplan.backends import BackendOptions
-from edgeplan.backends.predict import LoadedModel, load_model
+from edgeplan.backends.predict import LoadedModel, Predictor, load_model
 from edgeplan.data import agreement as agr
 from edgeplan.data import conditions
 from edgeplan.data.metrics import (
@@ -49,12 +49,15 @@ class EvalConfig:
     reference: Path | None = None
     reference_backend: str | None = None
     condition: str | None = None  # a deployment condition (data/conditions.py) on every image
+    only: frozenset[Path] | None = None  # score only these images (accuracy-aware quantisation)
 
 
 def _frames(ds: Dataset, cfg: EvalConfig) -> Iterator[tuple[Any, np.ndarray]]:
     """The dataset's frames, with the config's deployment condition applied to each."""
     apply = conditions.transform(cfg.condition) if cfg.condition else None
-    for sample, frame in frames(iter(ds), ds.report, cfg.limit):
+    only = cfg.only
+    samples = iter(ds) if only is None else (s for s in ds if s.path in only)
+    for sample, frame in frames(samples, ds.report, cfg.limit):
         yield sample, (apply(frame) if apply else frame)
 
 
@@ -90,7 +93,7 @@ def _metric(m: MetricValue) -> Metric:
 
 
 def _classification(
-    model: LoadedModel, ds: Dataset, cfg: EvalConfig, tick: Callable[[], None]
+    model: Predictor, ds: Dataset, cfg: EvalConfig, tick: Callable[[], None]
 ) -> list[MetricValue]:
     preds, labels = [], []
     for sample, frame in _frames(ds, cfg):
@@ -108,7 +111,7 @@ def _classification(
 
 
 def _detection(
-    model: LoadedModel,
+    model: Predictor,
     ds: Dataset,
     cfg: EvalConfig,
     tick: Callable[[], None],
@@ -226,6 +229,23 @@ def evaluate(
         warnings=tuple(warnings),
         provenance=prov,
     )
+
+
+def score(predictor: Predictor, data: Path, images: frozenset[Path], fmt: str = "auto") -> float:
+    """The task's head metric (top-1, or mAP@[.5:.95]) of a loaded predictor on the dataset's
+    images in `images`, without an interval: what accuracy-aware quantisation compares between
+    candidates, on images kept apart from the evaluation split."""
+    ds = open_dataset(data, fmt)
+    cfg = EvalConfig(model=Path(), data=data, fmt=fmt, n_boot=1, only=images)
+    p = Predictor(
+        predictor.session,
+        predictor.card.model_copy(update={"score_threshold": cfg.score_threshold}),
+    )
+    if p.card.task == "classification":
+        return _classification(p, ds, cfg, lambda: None)[0].value
+    if p.card.task in DETECTION_TASKS:
+        return _detection(p, ds, cfg, lambda: None)[0].value
+    raise ConfigError(f"card.task {p.card.task!r}: no metric to score it on")
 
 
 def record_summary(r: AccuracyRecord) -> dict[str, Any]:

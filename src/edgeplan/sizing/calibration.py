@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgeplan.spec.modelcard import InputSpec
+from edgeplan.spec.modelcard import InputSpec, ModelCard
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,17 @@ class CalibrationSet:
 
     def with_input_name(self, name: str) -> "CalibrationSet":
         return CalibrationSet(self.paths, self.spec, name)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Labelled images an accuracy-aware pass may score its candidates on: the calibration tail,
+    so the evaluation split that judges the variant afterwards stays unseen by the pass."""
+
+    data: Path
+    paths: tuple[Path, ...]
+    card: ModelCard
+    dataset_sha256: str  # images and labels: part of the key of a variant it shaped
 
 
 def calibration_set(

@@ -1,67 +1,25 @@
 """Sizing passes. Each is a typed unit: model in -> model out, declaring the formats it takes and
 gives, with its config; `chain_ok` checks a chain before anything runs."""
 
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from edgeplan.errors import ConfigError, ModelError
 from edgeplan.models.files import ModelFile
-from edgeplan.progress import Progress, no_progress
 from edgeplan.sizing.calibration import CalibrationSet
-
-
-@dataclass(frozen=True)
-class PassResult:
-    path: Path
-    format: str
-    notes: tuple[str, ...] = ()
-    input_hw: tuple[int, int] | None = None  # a new fixed input size, for the variant's card
-
-
-@dataclass(frozen=True)
-class PassInputs:
-    """What a pass may need besides the model: streamed calibration data and a reporter."""
-
-    calibration: CalibrationSet | None = None
-    progress: Progress = no_progress
-
-
-class Pass(Protocol):
-    """Model in -> model out. Attributes are read-only (passes are frozen dataclasses)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def takes(self) -> frozenset[str]:
-        """Formats this pass accepts."""
-        ...
-
-    @property
-    def gives(self) -> str:
-        """Format it produces."""
-        ...
-
-    @property
-    def uses_calibration(self) -> bool:
-        """True: the calibration set's hash joins the variant key."""
-        ...
-
-    def config(self) -> dict[str, Any]: ...
-
-    def apply(self, model: ModelFile, out_dir: Path, inputs: PassInputs) -> PassResult: ...
-
-
-def chain_ok(fmt: str, chain: list[Pass]) -> None:
-    """Refuse a chain whose formats do not connect, before running anything."""
-    for p in chain:
-        if fmt not in p.takes:
-            raise ConfigError(f"pass {p.name!r} takes {sorted(p.takes)}, but gets {fmt}")
-        fmt = p.gives
+from edgeplan.sizing.nncf_pass import Int8Nncf
+from edgeplan.sizing.pass_base import (
+    Pass,
+    PassInputs,
+    PassResult,
+    chain_ok,
+    fit_calibration,
+    pin_input,
+    static_hw,
+)
 
 
 @dataclass(frozen=True)
@@ -88,48 +46,6 @@ class Fp16:
         out = out_dir / "model.onnx"
         onnx.save(m, str(out))
         return PassResult(out, "onnx", ("fp32 inputs/outputs kept",))
-
-
-def _static_hw(model: Any) -> tuple[int, int] | None:
-    """(H, W) of an ONNX model's first 4-D input when both are fixed, else None."""
-    init = {i.name for i in model.graph.initializer}
-    for inp in model.graph.input:
-        dims = inp.type.tensor_type.shape.dim
-        if inp.name in init or len(dims) != 4:
-            continue
-        vals = [d.dim_value if d.HasField("dim_value") else 0 for d in dims]
-        h, w = (vals[1], vals[2]) if vals[3] == 3 else (vals[2], vals[3])
-        return (h, w) if h > 0 and w > 0 else None
-    return None
-
-
-def pin_input(model: Any, spec: Any) -> bool:
-    """Give dynamic input dimensions the card's deployment size (batch 1); True if changed.
-    Calibration then runs at the size the model is deployed at, and shape inference works."""
-    init = {i.name for i in model.graph.initializer}
-    changed = False
-    for inp in model.graph.input:
-        dims = inp.type.tensor_type.shape.dim
-        if inp.name in init or len(dims) != 4:
-            continue
-        want = (
-            [1, 3, spec.height_px, spec.width_px]
-            if spec.layout == "NCHW"
-            else [1, spec.height_px, spec.width_px, 3]
-        )
-        for d, v in zip(dims, want, strict=True):
-            if not d.HasField("dim_value") or d.dim_value <= 0:
-                d.dim_value = v
-                changed = True
-    return changed
-
-
-def fit_calibration(cal: CalibrationSet, hw: tuple[int, int] | None) -> CalibrationSet:
-    """The calibration set at the model's fixed input size (a resized parent changes it)."""
-    if hw is None or hw == (cal.spec.height_px, cal.spec.width_px):
-        return cal
-    spec = cal.spec.model_copy(update={"height_px": hw[0], "width_px": hw[1]})
-    return CalibrationSet(cal.paths, spec, cal.input_name)
 
 
 @dataclass(frozen=True)
@@ -205,7 +121,7 @@ class Int8Static:
             raise ConfigError("int8-static needs calibration images (--data)")
         src, notes = self._prepare(model, out_dir, inputs.calibration)
         src_model = onnx.load(str(src), load_external_data=False)
-        cal = fit_calibration(inputs.calibration, _static_hw(src_model))
+        cal = fit_calibration(inputs.calibration, static_hw(src_model))
         nodes = [n.name for n in src_model.graph.node if n.op_type in self.exclude_op_types]
         del src_model
         what = f"calibrating ({self.method}, {len(cal)} images streamed)"
@@ -233,72 +149,7 @@ class Int8Static:
         )
         for tmp in ("src.onnx", "pre.onnx", "augmented_minmax.onnx", "augmented_hist.onnx"):
             (out_dir / tmp).unlink(missing_ok=True)
-        return PassResult(out, "onnx", tuple(notes), input_hw=_static_hw(onnx.load(str(out))))
-
-
-class _Ticking:
-    """A re-iterable dataset that reports each item it hands out."""
-
-    def __init__(self, cal: CalibrationSet, n: int, progress: Progress) -> None:
-        self.cal, self.n, self.progress = cal, n, progress
-
-    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-        for i, x in enumerate(self.cal):
-            if i >= self.n:
-                return
-            self.progress("NNCF statistics", i + 1, self.n)
-            yield x
-
-    def __len__(self) -> int:
-        return min(self.n, len(self.cal))
-
-
-@dataclass(frozen=True)
-class Int8Nncf:
-    """NNCF post-training quantisation to an OpenVINO IR (the fastest int8 path measured on
-    this CPU); its output runs on the openvino backend. NNCF reduces statistics per image, so
-    calibration streams."""
-
-    preset: str = "performance"
-    subset_size: int = 100
-    name: str = "int8-nncf"
-    takes: frozenset[str] = frozenset({"onnx", "openvino-ir"})
-    gives: str = "openvino-ir"
-    uses_calibration: bool = True
-
-    def config(self) -> dict[str, Any]:
-        return {"preset": self.preset, "subset_size": self.subset_size}
-
-    def apply(self, model: ModelFile, out_dir: Path, inputs: PassInputs) -> PassResult:
-        import nncf
-        import openvino as ov
-
-        cal = inputs.calibration
-        if not cal:
-            raise ConfigError("int8-nncf needs calibration images (--data)")
-        ovm = ov.Core().read_model(str(model.path))
-        port = ovm.inputs[0]
-        notes = []
-        if port.get_partial_shape().is_dynamic:
-            s = cal.spec
-            shape = (
-                [1, 3, s.height_px, s.width_px]
-                if s.layout == "NCHW"
-                else [1, s.height_px, s.width_px, 3]
-            )
-            ovm.reshape({port.get_any_name(): shape})
-            notes.append(f"dynamic input pinned to {s.width_px}x{s.height_px} (the card's size)")
-        n = min(self.subset_size, len(cal))
-        data = nncf.Dataset(_Ticking(cal, n, inputs.progress), lambda x: next(iter(x.values())))
-        q = nncf.quantize(
-            ovm,
-            data,
-            preset=getattr(nncf.QuantizationPreset, self.preset.upper()),
-            subset_size=n,
-        )
-        out = out_dir / "model.xml"
-        ov.save_model(q, str(out))
-        return PassResult(out, "openvino-ir", tuple(notes))
+        return PassResult(out, "onnx", tuple(notes), input_hw=static_hw(onnx.load(str(out))))
 
 
 # classifier heads: a flattened feature map feeds a fixed-size matrix
@@ -384,4 +235,5 @@ __all__ = [
     "Resolution",
     "chain_ok",
     "field",
+    "pin_input",
 ]

@@ -19,7 +19,7 @@ from edgeplan.data.readers import open_dataset
 from edgeplan.errors import ConfigError, EdgeplanError
 from edgeplan.models.files import open_model
 from edgeplan.progress import Progress, no_progress
-from edgeplan.sizing.calibration import MIN_EVAL_IMAGES, CalibrationSet, split_paths
+from edgeplan.sizing.calibration import MIN_EVAL_IMAGES, CalibrationSet, Validation, split_paths
 from edgeplan.sizing.passes import Fp16, Int8Nncf, Int8Static, Pass, PassInputs, Resolution
 from edgeplan.sizing.variants import Variant, build, original
 
@@ -59,6 +59,17 @@ class SizingConfig:
     cache: Path = Path.home() / ".cache" / "edgeplan" / "variants"
     seed: int = 0
     conditions: tuple[str, ...] = ()  # deployment conditions (data/conditions.py) to hold too
+    max_drop: float = 0.01  # NNCF accuracy-aware quantisation's allowed drop (metric units)
+
+
+# Where a variant runs: a backend, optionally with OpenVINO's inference precision hint
+TARGETS = ("onnxruntime", "openvino", "openvino:f32", "openvino:bf16", "openvino:fp16", "litert")
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """`openvino:f32` -> ("openvino", "f32"); a bare backend runs at its own default."""
+    name, _, precision = target.partition(":")
+    return name, precision or "auto"
 
 
 def suggest(trial: Any) -> tuple[str, dict[str, Any]]:
@@ -67,7 +78,12 @@ def suggest(trial: Any) -> tuple[str, dict[str, Any]]:
         "pass", ["none", "fp16", "int8-static", "int8-nncf", "resolution"]
     )
     params: dict[str, Any] = {}
-    if kind == "int8-static":
+    if kind == "int8-nncf":
+        params = {
+            "output": trial.suggest_categorical("nncf_output", ["openvino-ir", "onnx"]),
+            "accuracy_aware": trial.suggest_categorical("accuracy_aware", [False, True]),
+        }
+    elif kind == "int8-static":
         params = {
             "method": trial.suggest_categorical("method", ["MinMax", "Percentile", "Entropy"]),
             "activation": trial.suggest_categorical("activation", ["uint8", "int8"]),
@@ -77,13 +93,20 @@ def suggest(trial: Any) -> tuple[str, dict[str, Any]]:
     return kind, params
 
 
-def make_chain(kind: str, params: dict[str, Any], height_px: int, width_px: int) -> list[Pass]:
+def make_chain(
+    kind: str, params: dict[str, Any], height_px: int, width_px: int, max_drop: float = 0.01
+) -> list[Pass]:
     if kind == "fp16":
         return [Fp16()]
     if kind == "int8-static":
         return [Int8Static(**params)]
     if kind == "int8-nncf":
-        return [Int8Nncf()]
+        aware = params.get("accuracy_aware", False)
+        return [
+            Int8Nncf(
+                output=params.get("output", "openvino-ir"), max_drop=max_drop if aware else None
+            )
+        ]
     if kind == "resolution":  # multiples of 32, as strided CNNs need
         scale = params["scale"]
         return [
@@ -103,7 +126,8 @@ class Sizer:
         self.model = open_model(cfg.model)
         self.loaded = load_model(cfg.model, options=BackendOptions(threads=cfg.threads))
         self.card = self.loaded.card
-        paths = [s.path for s in open_dataset(cfg.data)]
+        ds = open_dataset(cfg.data)
+        paths = [s.path for s in ds]
         usable = split_paths(paths, cfg.calibration_images)
         if usable is None:
             raise ConfigError(
@@ -114,15 +138,18 @@ class Sizer:
         name = self.loaded.session.input_names[0]
         # the tail, never evaluated; streamed from disk one image at a time
         self.calibration = CalibrationSet(tuple(paths[usable:]), self.card.input, name)
+        # accuracy-aware passes score candidates on the labelled tail, never the evaluation split
+        self.validation = Validation(cfg.data, self.calibration.paths, self.card, ds.sha256())
         self.samples = self.calibration.first(8)
         self.trials: dict[str, Trial] = {}
         self.precision = ""
         self.parents: dict[str, Trial] = {}
 
-    def _measure(self, v: Variant, backend: str) -> tuple[float, float]:
-        sess = get_backend(backend).load(
-            open_model(v.path), BackendOptions(threads=self.cfg.threads)
-        )
+    def _options(self, target: str) -> BackendOptions:
+        return BackendOptions(threads=self.cfg.threads, precision=split_target(target)[1])  # type: ignore[arg-type]
+
+    def _measure(self, v: Variant, target: str) -> tuple[float, float]:
+        sess = get_backend(split_target(target)[0]).load(open_model(v.path), self._options(target))
         self.precision = str(sess.applied_options.get("inference_precision", ""))
         name = sess.input_names[0]
         samples = [{name: next(iter(s.values()))} for s in self.samples]
@@ -136,14 +163,14 @@ class Sizer:
         return res.latency.latency_ms_p50, res.latency.latency_ms_p99
 
     def _accuracy(
-        self, v: Variant, backend: str
+        self, v: Variant, target: str
     ) -> tuple[float, tuple[float, float], dict[str, float]]:
         """Clean accuracy with its interval, and accuracy under each declared condition."""
         cfg = EvalConfig(
             model=v.path,
             data=self.cfg.data,
-            backend=backend,
-            options=BackendOptions(threads=self.cfg.threads),
+            backend=split_target(target)[0],
+            options=self._options(target),
             card=v.path.parent / "model.card.yaml" if v.lineage else None,
             limit=self.n_eval,
             n_boot=100,
@@ -151,7 +178,7 @@ class Sizer:
         r = evaluate(cfg)
         under = {}
         for name in self.cfg.conditions:
-            self.progress(f"validating {v.label} on {backend} under {name}")
+            self.progress(f"validating {v.label} on {target} under {name}")
             under[name] = evaluate(replace(cfg, condition=name, n_boot=10)).value
         return r.value, (r.ci95_low, r.ci95_high), under
 
@@ -166,12 +193,12 @@ class Sizer:
                     self.card,
                     chain,
                     self.cfg.cache,
-                    PassInputs(self.calibration, self.progress),
+                    PassInputs(self.calibration, self.progress, self.validation),
                 )
                 if chain
                 else (original(self.model))
             )
-            fmt_ok = v.format in get_backend(backend).capabilities.formats
+            fmt_ok = v.format in get_backend(split_target(backend)[0]).capabilities.formats
             if not fmt_ok:
                 raise EdgeplanError(f"{backend} cannot run a {v.format} variant")
             self.progress(f"measuring {v.label} on {backend}")
@@ -206,9 +233,8 @@ class Sizer:
             else "; ".join(misses)
         )
         ok = not reason
-        shown = (
-            backend if self.precision in ("", "model's own") else f"{backend} ({self.precision})"
-        )
+        plain = self.precision in ("", "model's own") or ":" in backend  # a hint says it
+        shown = backend if plain else f"{backend} ({self.precision})"
         t = Trial(
             v.label,
             list(v.lineage),
@@ -240,8 +266,9 @@ FIRST: tuple[dict[str, Any], ...] = (
         "activation": "uint8",
         "backend": "onnxruntime",
     },
-    {"pass": "int8-nncf"},
+    {"pass": "int8-nncf", "nncf_output": "openvino-ir", "accuracy_aware": False},
     {"pass": "int8-static", "method": "Percentile", "activation": "uint8", "backend": "openvino"},
+    {"pass": "int8-nncf", "nncf_output": "openvino-ir", "accuracy_aware": True},
     {"pass": "int8-static", "method": "MinMax", "activation": "uint8", "backend": "onnxruntime"},
     {"pass": "fp16", "backend": "onnxruntime"},
     {"pass": "resolution", "scale": 0.75, "backend": "onnxruntime"},
@@ -262,9 +289,19 @@ def new_study(cfg: SizingConfig, storage: str | None = None, name: str | None = 
         study_name=name,
     )
     for params in FIRST:
-        if params.get("backend", "openvino") in cfg.backends:
+        if params["pass"] == "int8-nncf":  # the IR runs on the first OpenVINO target
+            if ov_targets(cfg):
+                study.enqueue_trial(
+                    {**params, "ir_backend": ov_targets(cfg)[0]}, skip_if_exists=True
+                )
+        elif params["backend"] in cfg.backends:
             study.enqueue_trial(params, skip_if_exists=True)
     return study
+
+
+def ov_targets(cfg: SizingConfig) -> list[str]:
+    """The searched targets that run an OpenVINO IR."""
+    return [b for b in cfg.backends if split_target(b)[0] == "openvino"]
 
 
 def run_trials(sizer: Sizer, study: Any, n_trials: int) -> None:
@@ -276,11 +313,14 @@ def run_trials(sizer: Sizer, study: Any, n_trials: int) -> None:
 
     def objective(trial: Any) -> tuple[float, float]:
         kind, params = suggest(trial)
-        chain = make_chain(kind, params, sizer.card.input.height_px, sizer.card.input.width_px)
-        takes_ir = kind == "int8-nncf"
-        backend = (
-            "openvino" if takes_ir else trial.suggest_categorical("backend", list(cfg.backends))
-        )
+        h, w = sizer.card.input.height_px, sizer.card.input.width_px
+        chain = make_chain(kind, params, h, w, cfg.max_drop)
+        if kind == "int8-nncf" and params["output"] == "openvino-ir":
+            if not ov_targets(cfg):
+                raise optuna.TrialPruned("an OpenVINO IR needs an openvino backend")
+            backend = trial.suggest_categorical("ir_backend", ov_targets(cfg))
+        else:
+            backend = trial.suggest_categorical("backend", list(cfg.backends))
         t = sizer.run(chain, backend)
         if t.accepted and t.latency_ms_p99 is not None and t.latency_ms_p99 <= cfg.latency_ms_p99:
             trial.study.set_user_attr(TARGET_MET, True)

@@ -34,18 +34,28 @@ class Variant:
         for step in self.lineage:
             cfg = step["config"]
             detail = ",".join(
-                str(cfg[k]) for k in ("method", "activation", "height_px") if k in cfg
+                (f"max-drop {cfg[k]}" if k == "max_drop" else str(cfg[k]))
+                for k in ("method", "activation", "height_px", "output", "max_drop")
+                if k in cfg
             )
             parts.append(f"{step['pass']}({detail})" if detail else step["pass"])
         return " > ".join(parts) or "original"
 
 
-def variant_id(parent_sha: str, step: Pass, calibration_sha: str | None = None) -> str:
+def variant_id(
+    parent_sha: str,
+    step: Pass,
+    calibration_sha: str | None = None,
+    validation_sha: str | None = None,
+) -> str:
     """Content key of one step: parent bytes, pass, config and, for passes that calibrate, the
-    calibration data (a variant calibrated on one dataset is never reused for another)."""
+    calibration data (a variant calibrated on one dataset is never reused for another); for
+    accuracy-aware passes, the labelled data that chose what stays in float too."""
     parts: list[Any] = [parent_sha, step.name, step.config()]
     if step.uses_calibration:
         parts.append(calibration_sha)
+    if getattr(step, "uses_validation", False):
+        parts.append(validation_sha)
     blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -77,9 +87,10 @@ def _card_for(card: ModelCard, input_hw: tuple[int, int] | None) -> ModelCard:
 def is_cached(model: ModelFile, chain: list[Pass], cache: Path, inputs: PassInputs) -> bool:
     """Whether every step of `chain` is already built in `cache` (so `build` reuses them)."""
     cal_sha = inputs.calibration.sha256() if inputs.calibration is not None else None
+    val_sha = inputs.validation.dataset_sha256 if inputs.validation is not None else None
     sha = model.sha256
     for step in chain:
-        done = cache / variant_id(sha, step, cal_sha) / "done.json"
+        done = cache / variant_id(sha, step, cal_sha, val_sha) / "done.json"
         if not done.is_file():
             return False
         sha = open_model(done.parent / json.loads(done.read_text())["file"]).sha256
@@ -94,8 +105,9 @@ def build(
     chain_ok(model.format, chain)
     current, lineage, notes, reused = model, [], [], True
     cal_sha = inputs.calibration.sha256() if inputs.calibration is not None else None
+    val_sha = inputs.validation.dataset_sha256 if inputs.validation is not None else None
     for step in chain:
-        vid = variant_id(current.sha256, step, cal_sha)
+        vid = variant_id(current.sha256, step, cal_sha, val_sha)
         out_dir = cache / vid
         done = out_dir / "done.json"
         if done.exists():
@@ -130,6 +142,8 @@ def build(
         }
         if step.uses_calibration:
             step_info["calibration_sha256"] = cal_sha
+        if getattr(step, "uses_validation", False):
+            step_info["validation_sha256"] = val_sha
         lineage.append(step_info)
         notes += meta["notes"]
         current = open_model(out_dir / meta["file"])
