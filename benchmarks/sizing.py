@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import TESTDATA, print_table, write_json
@@ -28,10 +29,11 @@ from edgeplan.backends.predict import load_model
 from edgeplan.bench.loadgen import RunSettings, run_scenario
 from edgeplan.data.evaluate import EvalConfig, evaluate
 from edgeplan.data.readers import open_dataset
+from edgeplan.errors import EdgeplanError
 from edgeplan.models import open_model
-from edgeplan.sizing.calibration import Validation, calibration_set
-from edgeplan.sizing.passes import Int8Nncf, Int8Static, PassInputs
-from edgeplan.sizing.variants import build
+from edgeplan.sizing.calibration import CalibrationSet, Validation, calibration_set
+from edgeplan.sizing.passes import Int8Nncf, Int8Static, PassInputs, TfliteInt8
+from edgeplan.sizing.variants import build, load_card
 
 
 def dynamic_int8(src: Path, out_dir: Path) -> Path | str:
@@ -44,6 +46,24 @@ def dynamic_int8(src: Path, out_dir: Path) -> Path | str:
     except (ValueError, RuntimeError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return out
+
+
+TFLITE = "int8 full-integer TFLite (onnx2tf)"
+
+
+def tflite_int8(mf: Any, card: Any, work: Path, inputs: PassInputs) -> Path | str:
+    """The full-integer TFLite variant, or why it could not be built (no converter, a graph
+    onnx2tf cannot take)."""
+    try:
+        return build(mf, card, [TfliteInt8()], work / "variants", inputs).path
+    except EdgeplanError as exc:
+        return str(exc)
+
+
+def own_card(path: Path, parent_card: Path) -> Path:
+    """The card beside a built variant, else the parent's."""
+    beside = path.parent / "model.card.yaml"
+    return beside if beside.is_file() else parent_card
 
 
 def p99(path: Path, backend: str, samples: list, threads: int, duration_s: float) -> float:
@@ -77,7 +97,6 @@ def run_model(
     cal_set = calibration_set(paths, lm.card.input, lm.session.input_names[0])
     assert cal_set is not None, f"{data}: too few images to keep calibration apart"
     n_eval = min(96, len(paths) - len(cal_set))
-    cal = cal_set.first(8)
     card_file = work / f"{name}.card.yaml"
     import yaml
 
@@ -94,6 +113,7 @@ def run_model(
         else None
     )
     dyn = dynamic_int8(model, work)
+    tflite = tflite_int8(mf, lm.card, work, inputs)
     naive = "int8 quantize_dynamic (naive)"
     variants = [
         ("fp32", model, "onnxruntime"),
@@ -103,11 +123,20 @@ def run_model(
         ("int8 NNCF", nncf.path, "openvino"),
         ("int8 NNCF -> QDQ ONNX", nncf_onnx.path, "onnxruntime"),
         *([("int8 NNCF accuracy-aware (max drop 0.01)", aware.path, "openvino")] if aware else []),
+        *([(TFLITE, tflite, "litert")] if isinstance(tflite, Path) else []),
     ]
+    cards = {str(path): own_card(Path(path), card_file) for _, path, _ in variants}
+    name0 = lm.session.input_names[0]
+    feeds = {  # each variant's own input tensors (a TFLite variant is NHWC), read once
+        str(path): CalibrationSet(
+            cal_set.paths[:8], load_card(cards[str(path)], lm.card).input, name0
+        ).first(8)
+        for _, path, _ in variants
+    }
     lat: dict[int, list[float]] = {i: [] for i in range(len(variants))}
     for _ in range(rounds):  # interleaved: a noisy host hits every variant alike
         for i, (_, path, backend) in enumerate(variants):
-            lat[i].append(p99(path, backend, cal, threads, duration_s))
+            lat[i].append(p99(path, backend, feeds[str(path)], threads, duration_s))
     rows = []
     base = {}
     for i, (label, path, backend) in enumerate(variants):
@@ -116,7 +145,7 @@ def run_model(
                 model=path,
                 data=data,
                 backend=backend,
-                card=card_file,
+                card=cards[str(path)],
                 limit=n_eval,
                 n_boot=50,
                 reference=reference,
@@ -140,6 +169,12 @@ def run_model(
     for r in rows:
         r["speedup_vs_fp32"] = fp32["latency_ms_p99"] / r["latency_ms_p99"]
         r["accuracy_delta"] = r["accuracy"] - fp32["accuracy"]
+    if isinstance(tflite, str):
+        rows.append({
+            "model": name, "variant": f"{TFLITE}: not built ({tflite[:90]})", "backend": "litert",
+            "latency_ms_p99": None, "accuracy": None, "metric": fp32["metric"],
+            "ci95_low": None, "ci95_high": None, "speedup_vs_fp32": None, "accuracy_delta": None,
+        })  # fmt: skip
     if isinstance(dyn, str):  # a row that says so, not a silent gap
         rows.insert(2, {
             "model": name, "variant": f"{naive}: failed ({dyn[:80]})", "backend": "onnxruntime",

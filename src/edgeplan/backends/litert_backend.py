@@ -27,12 +27,24 @@ class LiteRTSession:
         self.input_shapes = {d["name"]: [int(x) for x in d["shape"]] for d in ins}
         self.input_dtypes = {d["name"]: np.dtype(d["dtype"]).name for d in ins}
         self.input_quantization = {d["name"]: d["quantization"] for d in ins}
+        # a float tensor fed to an int8/uint8 input is quantised with the input's own scale and
+        # zero point (q = round(x / scale) + zero_point), as the converter calibrated it
+        self._q = {
+            d["name"]: (d["quantization"], np.dtype(d["dtype"]))
+            for d in ins
+            if d["quantization"][0] != 0.0 and np.dtype(d["dtype"]).kind in "iu"
+        }
         self.output_shapes = {d["name"]: [int(x) for x in d["shape"]] for d in outs}
         self.applied_options = applied
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         with self._lock:
             for name, arr in inputs.items():
+                q = self._q.get(name)
+                if q is not None and arr.dtype.kind == "f":
+                    (scale, zero), dt = q
+                    info = np.iinfo(dt)
+                    arr = np.clip(np.rint(arr / scale) + zero, info.min, info.max).astype(dt)
                 self._it.set_tensor(self._in[name], arr)
             self._it.invoke()
             out = {name: self._it.get_tensor(idx) for name, idx in self._out}

@@ -51,9 +51,15 @@ class Predictor:
                                  min(max(x2, 0.0), w), min(max(y2, 0.0), h)]  # fmt: skip
         return dets
 
+    def _outputs(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Channels-last outputs (a converter's layout) back to channels-first for decoders."""
+        if not self.card.outputs_channels_last:
+            return out
+        return {k: np.moveaxis(v, -1, 1) if v.ndim >= 3 else v for k, v in out.items()}
+
     def predict(self, frame: np.ndarray) -> Decoded:
         """Decoded output for one frame (boxes in frame pixels, labels and names, scores...)."""
-        out = self.session.run(self.inputs(frame))
+        out = self._outputs(self.session.run(self.inputs(frame)))
         hw = frame.shape[:2]
         return self._named(get_decoder(self.card.decoder)(out, self.card, hw), hw)
 
@@ -62,7 +68,7 @@ class Predictor:
         t0 = time.perf_counter()
         x = self.inputs(frame)
         t1 = time.perf_counter()
-        out = self.session.run(x)
+        out = self._outputs(self.session.run(x))
         t2 = time.perf_counter()
         hw = frame.shape[:2]
         dets = self._named(get_decoder(self.card.decoder)(out, self.card, hw), hw)

@@ -11,12 +11,13 @@ from rich.table import Table
 from edgeplan.cli.output import console, quiet_third_party
 from edgeplan.cli.progress import step_progress
 from edgeplan.errors import ConfigError
-from edgeplan.sizing.search import TARGETS, SizingConfig
+from edgeplan.sizing.search import SizingConfig
 from edgeplan.sizing.search import optimise as run_optimise
+from edgeplan.sizing.space import TARGETS
 
 
 def optimise(
-    model: Path = typer.Argument(..., help="ONNX model to size."),
+    model: Path = typer.Argument(..., help="Model to size (ONNX; TFLite and OpenVINO IR too)."),
     data: Path = typer.Option(..., help="Labelled data: evaluation split + disjoint calibration."),
     latency_ms_p99: float = typer.Option(..., help="Target p99 latency on this host, ms."),
     accuracy_floor: float = typer.Option(..., help="Minimum accuracy (the model's task metric)."),
@@ -63,8 +64,9 @@ def optimise(
     ),
 ) -> None:
     """Search fp16, calibrated int8 (onnxruntime static: MinMax / Percentile / Entropy, u8 / s8
-    activations; NNCF to OpenVINO IR or QDQ ONNX, plain or accuracy-aware within --max-drop),
-    input resolution, backend and OpenVINO precision hint; validate every variant on the
+    activations; NNCF to OpenVINO IR or QDQ ONNX, plain or accuracy-aware within --max-drop;
+    full-integer TFLite by onnx2tf when litert is searched), input resolution, backend and
+    OpenVINO precision hint; validate every variant on the
     same data as its parent; stop at the latency target with the accuracy floor held."""
     names = tuple(b for b in backends.split(",") if b)
     bad = [b for b in names if b not in TARGETS]

@@ -17,6 +17,8 @@ class PassResult:
     format: str
     notes: tuple[str, ...] = ()
     input_hw: tuple[int, int] | None = None  # a new fixed input size, for the variant's card
+    layout: str | None = None  # a new input layout (a converter's NHWC), for the variant's card
+    outputs_channels_last: bool = False  # outputs come channels-last: the card says so
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from edgeplan.sizing.pass_base import (
     pin_input,
     static_hw,
 )
+from edgeplan.sizing.tflite_pass import TfliteInt8
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ PASSES: dict[str, type] = {
     "int8-static": Int8Static,
     "int8-nncf": Int8Nncf,
     "resolution": Resolution,
+    "tflite-int8": TfliteInt8,
 }
 __all__ = [
     "PASSES",
@@ -233,6 +235,7 @@ __all__ = [
     "PassInputs",
     "PassResult",
     "Resolution",
+    "TfliteInt8",
     "chain_ok",
     "field",
     "pin_input",

@@ -20,8 +20,18 @@ from edgeplan.errors import ConfigError, EdgeplanError
 from edgeplan.models.files import open_model
 from edgeplan.progress import Progress, no_progress
 from edgeplan.sizing.calibration import MIN_EVAL_IMAGES, CalibrationSet, Validation, split_paths
-from edgeplan.sizing.passes import Fp16, Int8Nncf, Int8Static, Pass, PassInputs, Resolution
-from edgeplan.sizing.variants import Variant, build, original
+from edgeplan.sizing.passes import (
+    Pass,
+    PassInputs,
+)
+from edgeplan.sizing.space import (
+    FIRST,
+    make_chain,
+    ov_targets,
+    split_target,
+    suggest,
+)
+from edgeplan.sizing.variants import Variant, build, load_card, original
 
 log = logging.getLogger(__name__)
 
@@ -62,62 +72,6 @@ class SizingConfig:
     max_drop: float = 0.01  # NNCF accuracy-aware quantisation's allowed drop (metric units)
 
 
-# Where a variant runs: a backend, optionally with OpenVINO's inference precision hint
-TARGETS = ("onnxruntime", "openvino", "openvino:f32", "openvino:bf16", "openvino:fp16", "litert")
-
-
-def split_target(target: str) -> tuple[str, str]:
-    """`openvino:f32` -> ("openvino", "f32"); a bare backend runs at its own default."""
-    name, _, precision = target.partition(":")
-    return name, precision or "auto"
-
-
-def suggest(trial: Any) -> tuple[str, dict[str, Any]]:
-    """The search space, as an optuna trial suggests it: a pass and its parameters."""
-    kind = trial.suggest_categorical(
-        "pass", ["none", "fp16", "int8-static", "int8-nncf", "resolution"]
-    )
-    params: dict[str, Any] = {}
-    if kind == "int8-nncf":
-        params = {
-            "output": trial.suggest_categorical("nncf_output", ["openvino-ir", "onnx"]),
-            "accuracy_aware": trial.suggest_categorical("accuracy_aware", [False, True]),
-        }
-    elif kind == "int8-static":
-        params = {
-            "method": trial.suggest_categorical("method", ["MinMax", "Percentile", "Entropy"]),
-            "activation": trial.suggest_categorical("activation", ["uint8", "int8"]),
-        }
-    elif kind == "resolution":
-        params = {"scale": trial.suggest_categorical("scale", [0.75, 0.5])}
-    return kind, params
-
-
-def make_chain(
-    kind: str, params: dict[str, Any], height_px: int, width_px: int, max_drop: float = 0.01
-) -> list[Pass]:
-    if kind == "fp16":
-        return [Fp16()]
-    if kind == "int8-static":
-        return [Int8Static(**params)]
-    if kind == "int8-nncf":
-        aware = params.get("accuracy_aware", False)
-        return [
-            Int8Nncf(
-                output=params.get("output", "openvino-ir"), max_drop=max_drop if aware else None
-            )
-        ]
-    if kind == "resolution":  # multiples of 32, as strided CNNs need
-        scale = params["scale"]
-        return [
-            Resolution(
-                max(32, round(height_px * scale / 32) * 32),
-                max(32, round(width_px * scale / 32) * 32),
-            )
-        ]
-    return []
-
-
 class Sizer:
     """Builds, measures and validates variants; memoises by (lineage, backend)."""
 
@@ -151,8 +105,12 @@ class Sizer:
     def _measure(self, v: Variant, target: str) -> tuple[float, float]:
         sess = get_backend(split_target(target)[0]).load(open_model(v.path), self._options(target))
         self.precision = str(sess.applied_options.get("inference_precision", ""))
-        name = sess.input_names[0]
-        samples = [{name: next(iter(s.values()))} for s in self.samples]
+        card = load_card(v.path.parent / "model.card.yaml", self.card) if v.lineage else self.card
+        if card.input == self.card.input:
+            samples = [{sess.input_names[0]: next(iter(s.values()))} for s in self.samples]
+        else:  # a variant with its own input contract (size, layout) gets its own tensors
+            own = CalibrationSet(self.calibration.paths, card.input, sess.input_names[0])
+            samples = own.first(len(self.samples))
         res, _ = run_scenario(
             sess,
             samples,
@@ -221,6 +179,13 @@ class Sizer:
             self.trials[key] = t
             return t
         parent = self.parents.get(backend)
+        extra = []
+        if chain and (parent is None or parent.latency_ms_p99 is None):
+            # the parent cannot run here (an ONNX model on litert): compare with where it ran
+            ran = [t for t in self.parents.values() if t.latency_ms_p99 is not None]
+            parent = ran[0] if ran else None
+            if parent is not None:
+                extra.append(f"speed-up against the parent on {parent.backend}")
         speed = parent.latency_ms_p99 / p99 if parent and parent.latency_ms_p99 else 1.0
         misses = (
             condition_misses(self.cfg.accuracy_floor, parent.accuracy, parent.under, under)
@@ -247,7 +212,7 @@ class Sizer:
             speed if chain else 1.0,
             ok,
             reason=reason,
-            notes=list(v.notes),
+            notes=list(v.notes) + extra,
             under=under,
         )
         self.trials[key] = t
@@ -258,21 +223,6 @@ class Sizer:
         return " > ".join(p.name for p in chain) or "original"
 
 
-FIRST: tuple[dict[str, Any], ...] = (
-    # what usually works on x86 CPUs goes first (DESIGN.md's measurements); TPE explores after
-    {
-        "pass": "int8-static",
-        "method": "Percentile",
-        "activation": "uint8",
-        "backend": "onnxruntime",
-    },
-    {"pass": "int8-nncf", "nncf_output": "openvino-ir", "accuracy_aware": False},
-    {"pass": "int8-static", "method": "Percentile", "activation": "uint8", "backend": "openvino"},
-    {"pass": "int8-nncf", "nncf_output": "openvino-ir", "accuracy_aware": True},
-    {"pass": "int8-static", "method": "MinMax", "activation": "uint8", "backend": "onnxruntime"},
-    {"pass": "fp16", "backend": "onnxruntime"},
-    {"pass": "resolution", "scale": 0.75, "backend": "onnxruntime"},
-)
 TARGET_MET = "target_met"  # a study user attribute: every worker sharing the study stops
 
 
@@ -290,18 +240,13 @@ def new_study(cfg: SizingConfig, storage: str | None = None, name: str | None = 
     )
     for params in FIRST:
         if params["pass"] == "int8-nncf":  # the IR runs on the first OpenVINO target
-            if ov_targets(cfg):
+            if ov_targets(cfg.backends):
                 study.enqueue_trial(
-                    {**params, "ir_backend": ov_targets(cfg)[0]}, skip_if_exists=True
+                    {**params, "ir_backend": ov_targets(cfg.backends)[0]}, skip_if_exists=True
                 )
         elif params["backend"] in cfg.backends:
             study.enqueue_trial(params, skip_if_exists=True)
     return study
-
-
-def ov_targets(cfg: SizingConfig) -> list[str]:
-    """The searched targets that run an OpenVINO IR."""
-    return [b for b in cfg.backends if split_target(b)[0] == "openvino"]
 
 
 def run_trials(sizer: Sizer, study: Any, n_trials: int) -> None:
@@ -312,13 +257,15 @@ def run_trials(sizer: Sizer, study: Any, n_trials: int) -> None:
     cfg = sizer.cfg
 
     def objective(trial: Any) -> tuple[float, float]:
-        kind, params = suggest(trial)
+        kind, params = suggest(trial, cfg.backends)
         h, w = sizer.card.input.height_px, sizer.card.input.width_px
         chain = make_chain(kind, params, h, w, cfg.max_drop)
-        if kind == "int8-nncf" and params["output"] == "openvino-ir":
-            if not ov_targets(cfg):
+        if kind == "tflite-int8":
+            backend = "litert"
+        elif kind == "int8-nncf" and params["output"] == "openvino-ir":
+            if not ov_targets(cfg.backends):
                 raise optuna.TrialPruned("an OpenVINO IR needs an openvino backend")
-            backend = trial.suggest_categorical("ir_backend", ov_targets(cfg))
+            backend = trial.suggest_categorical("ir_backend", ov_targets(cfg.backends))
         else:
             backend = trial.suggest_categorical("backend", list(cfg.backends))
         t = sizer.run(chain, backend)

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from edgeplan.models.files import ModelFile, open_model
-from edgeplan.sizing.passes import Pass, PassInputs, chain_ok
+from edgeplan.sizing.passes import Pass, PassInputs, PassResult, chain_ok
 from edgeplan.spec.modelcard import ModelCard
 
 
@@ -77,11 +77,17 @@ def original(model: ModelFile) -> Variant:
     )
 
 
-def _card_for(card: ModelCard, input_hw: tuple[int, int] | None) -> ModelCard:
-    if input_hw is None or input_hw == (card.input.height_px, card.input.width_px):
-        return card
-    spec = card.input.model_copy(update={"height_px": input_hw[0], "width_px": input_hw[1]})
-    return card.model_copy(update={"input": spec})
+def _card_for(card: ModelCard, res: PassResult) -> ModelCard:
+    """The parent's card with what a step changed: input size, input layout, output layout."""
+    spec: dict[str, Any] = {}
+    if res.input_hw is not None and res.input_hw != (card.input.height_px, card.input.width_px):
+        spec = {"height_px": res.input_hw[0], "width_px": res.input_hw[1]}
+    if res.layout is not None and res.layout != card.input.layout:
+        spec["layout"] = res.layout
+    update: dict[str, Any] = {"input": card.input.model_copy(update=spec)} if spec else {}
+    if res.outputs_channels_last:
+        update["outputs_channels_last"] = True
+    return card.model_copy(update=update) if update else card
 
 
 def is_cached(model: ModelFile, chain: list[Pass], cache: Path, inputs: PassInputs) -> bool:
@@ -118,7 +124,7 @@ def build(
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             res = step.apply(current, tmp, inputs)
-            card = _card_for(card, res.input_hw)
+            card = _card_for(card, res)
             (tmp / "model.card.yaml").write_text(yaml.safe_dump(card.model_dump(mode="json")))
             meta = {
                 "file": res.path.name,

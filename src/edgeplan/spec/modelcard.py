@@ -56,6 +56,11 @@ class ModelCard(BaseModel):
     decoder: str = Field("raw", description="Registered output decoder name (see models.decoders).")
     score_threshold: float = Field(0.5, ge=0, le=1, description="Detection score threshold.")
     nms_iou: float = Field(0.45, ge=0, le=1, description="IoU threshold for NMS.")
+    outputs_channels_last: bool = Field(
+        False,
+        description="Outputs come channels-last (a converter's NHWC, e.g. onnx2tf); they are "
+        "moved back to channels-first before the decoder reads them.",
+    )
     inferred: bool = Field(
         False, description="True when the card was derived from the graph, not written by a person."
     )
