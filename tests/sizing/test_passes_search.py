@@ -184,3 +184,32 @@ def test_optimise_cli_writes_variants_and_choice(testdata: Path, tmp_path: Path)
     assert shown.returncode == 0 and "how it was made" in shown.stdout, shown.stderr
     if any(s.get("calibration_sha256") for v in built for s in v.lineage):
         assert "calibration" in shown.stdout
+
+
+def test_optimise_refuses_an_unknown_backend_naming_the_targets(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-c", "from edgeplan.cli.main import app; app()", "optimise",
+         str(tmp_path / "m.onnx"), "--data", str(tmp_path), "--latency-ms-p99", "1",
+         "--accuracy-floor", "0", "--backends", "onnxruntime,tensorrt"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode != 0
+    said = " ".join((r.stdout + r.stderr).split())
+    assert "tensorrt" in said and "openvino:f32" in said and "litert" in said
+
+
+def test_search_space_suggests_tflite_only_with_litert_and_nncf_ir_on_openvino() -> None:
+    import optuna
+
+    from edgeplan.sizing.space import make_chain, ov_targets, split_target, suggest
+
+    t = optuna.create_study().ask()
+    suggest(t, ("onnxruntime",))
+    assert "tflite-int8" not in t.distributions["pass"].choices
+    t = optuna.create_study().ask()
+    suggest(t, ("onnxruntime", "litert"))
+    assert "tflite-int8" in t.distributions["pass"].choices
+    chain = make_chain("int8-nncf", {"output": "onnx", "accuracy_aware": True}, 352, 352, 0.02)
+    assert chain[0].gives == "onnx" and chain[0].config()["max_drop"] == 0.02
+    assert ov_targets(("onnxruntime", "openvino:f32", "litert")) == ["openvino:f32"]
+    assert split_target("openvino:bf16") == ("openvino", "bf16")
