@@ -66,6 +66,8 @@ def test_output_layout_is_matched_or_refused() -> None:
     assert output_layout([[1, 85, 22, 22]], [[1, 85, 22, 22]]) is False
     assert output_layout([[1, 85, 22, 22], [1, 10]], [[1, 22, 22, 85], [1, 10]]) is True
     assert output_layout([[1, 84, 8400]], [[1, 8400, 84]]) is True
+    assert output_layout([[0, 1000]], [[1, 1000]]) is False  # a dynamic batch matches
+    assert output_layout([[0, 1, 0, 0]], [[1, 640, 640, 1]]) is True
     with pytest.raises(ModelError, match="decoder would misread"):
         output_layout([[1, 85, 22, 22]], [[1, 22, 85, 22]])
 

@@ -12,7 +12,7 @@ from edgeplan.errors import ConfigError, EdgeplanError, ModelError
 from edgeplan.models.files import ModelFile
 from edgeplan.progress import Progress
 from edgeplan.sizing.calibration import CalibrationSet
-from edgeplan.sizing.pass_base import PassInputs, PassResult, pin_input, static_hw
+from edgeplan.sizing.pass_base import PassInputs, PassResult, prepare_onnx, static_hw
 
 
 class _Ticking:
@@ -73,23 +73,16 @@ class Int8Nncf:
             d["max_drop"] = self.max_drop
         return d
 
-    def _load(self, model: ModelFile, cal: CalibrationSet, notes: list[str]) -> Any:
+    def _load(self, model: ModelFile, cal: CalibrationSet, notes: list[str], out_dir: Path) -> Any:
         s = cal.spec
-        if self.output == "onnx":
+        if self.output == "onnx":  # the same preparation as onnxruntime's own int8 pass
             import onnx
 
-            m = onnx.load(str(model.path))
-            opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 0)
-            if opset < 13:  # NNCF quantises weights per channel only from opset 13
-                from onnx import version_converter
-
-                try:
-                    m = version_converter.convert_version(m, 13)
-                    notes.append(f"converted opset {opset} -> 13 for per-channel weights")
-                except Exception:  # keep the model; NNCF falls back to per-tensor and says so
-                    notes.append(f"opset {opset}: weights quantised per tensor")
-            if pin_input(m, s):
-                notes.append(f"dynamic input pinned to {s.width_px}x{s.height_px} (the card's)")
+            path, more = prepare_onnx(model, out_dir, s)
+            notes += more
+            m = onnx.load(str(path))
+            for tmp in ("src.onnx", "pre.onnx"):
+                (out_dir / tmp).unlink(missing_ok=True)
             return m
         import openvino as ov
 
@@ -109,7 +102,7 @@ class Int8Nncf:
         if not cal:
             raise ConfigError("int8-nncf needs calibration images (--data)")
         notes: list[str] = []
-        src = self._load(model, cal, notes)
+        src = self._load(model, cal, notes, out_dir)
         n = min(self.subset_size, len(cal))
         onnx_out = self.output == "onnx"
 

@@ -104,3 +104,47 @@ def fit_calibration(cal: CalibrationSet, hw: tuple[int, int] | None) -> Calibrat
         return cal
     spec = cal.spec.model_copy(update={"height_px": hw[0], "width_px": hw[1]})
     return CalibrationSet(cal.paths, spec, cal.input_name)
+
+
+def prepare_onnx(
+    model: ModelFile, out_dir: Path, spec: Any, per_channel: bool = True
+) -> tuple[Path, list[str]]:
+    """An ONNX model ready to quantise: opset >= 13 (per-channel weights need it), its input
+    pinned to the card's deployment size, and onnxruntime's quantisation pre-processing (shape
+    inference, constant folding: subgraphs left between a DequantizeLinear and its Conv keep
+    onnxruntime from fusing them into int8 kernels). Returns (path, notes)."""
+    import onnx
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from edgeplan.errors import ModelError
+
+    m = onnx.load(str(model.path))
+    notes = []
+    opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset < 13 and per_channel:
+        # per-channel on opset < 13 silently produces an unloadable file: convert first
+        from onnx import version_converter
+
+        try:
+            m = version_converter.convert_version(m, 13)
+        except Exception as exc:
+            raise ModelError(
+                f"{model.path}: opset {opset} < 13 and conversion to 13 failed "
+                f"({exc}); per-channel int8 needs opset >= 13"
+            ) from exc
+        notes.append(f"converted opset {opset} -> 13 for per-channel quantisation")
+    if pin_input(m, spec):
+        notes.append(
+            f"dynamic input pinned to {spec.width_px}x{spec.height_px} "
+            "(the card's deployment size) for calibration and deployment"
+        )
+    src = out_dir / "src.onnx"
+    onnx.save(m, str(src))
+    del m
+    pre = out_dir / "pre.onnx"
+    try:
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        return pre, notes
+    except Exception as exc:  # odd graphs: quantise the original
+        notes.append(f"pre-processing skipped ({type(exc).__name__})")
+        return src, notes

@@ -9,7 +9,6 @@ import numpy as np
 
 from edgeplan.errors import ConfigError, ModelError
 from edgeplan.models.files import ModelFile
-from edgeplan.sizing.calibration import CalibrationSet
 from edgeplan.sizing.nncf_pass import Int8Nncf
 from edgeplan.sizing.pass_base import (
     Pass,
@@ -18,6 +17,7 @@ from edgeplan.sizing.pass_base import (
     chain_ok,
     fit_calibration,
     pin_input,
+    prepare_onnx,
     static_hw,
 )
 from edgeplan.sizing.tflite_pass import TfliteInt8
@@ -71,42 +71,6 @@ class Int8Static:
             d.pop(k)
         return d
 
-    def _prepare(self, model: ModelFile, out_dir: Path, cal: CalibrationSet) -> tuple[Path, list]:
-        """Opset >= 13 for per-channel, input pinned to the deployment size, pre-processed."""
-        import onnx
-        from onnxruntime.quantization.shape_inference import quant_pre_process
-
-        m = onnx.load(str(model.path))
-        notes = []
-        opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 0)
-        if opset < 13 and self.per_channel:
-            # per-channel on opset < 13 silently produces an unloadable file: convert first
-            from onnx import version_converter
-
-            try:
-                m = version_converter.convert_version(m, 13)
-            except Exception as exc:
-                raise ModelError(
-                    f"{model.path}: opset {opset} < 13 and conversion to 13 failed "
-                    f"({exc}); per-channel int8 needs opset >= 13"
-                ) from exc
-            notes.append(f"converted opset {opset} -> 13 for per-channel quantisation")
-        if pin_input(m, cal.spec):
-            notes.append(
-                f"dynamic input pinned to {cal.spec.width_px}x{cal.spec.height_px} "
-                "(the card's deployment size) for calibration and deployment"
-            )
-        src = out_dir / "src.onnx"
-        onnx.save(m, str(src))
-        del m
-        pre = out_dir / "pre.onnx"
-        try:
-            quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-            return pre, notes
-        except Exception as exc:  # odd graphs: quantise the original
-            notes.append(f"pre-processing skipped ({type(exc).__name__})")
-            return src, notes
-
     def apply(self, model: ModelFile, out_dir: Path, inputs: PassInputs) -> PassResult:
         import onnx
         from onnxruntime.quantization import (
@@ -120,7 +84,7 @@ class Int8Static:
 
         if not inputs.calibration:
             raise ConfigError("int8-static needs calibration images (--data)")
-        src, notes = self._prepare(model, out_dir, inputs.calibration)
+        src, notes = prepare_onnx(model, out_dir, inputs.calibration.spec, self.per_channel)
         src_model = onnx.load(str(src), load_external_data=False)
         cal = fit_calibration(inputs.calibration, static_hw(src_model))
         nodes = [n.name for n in src_model.graph.node if n.op_type in self.exclude_op_types]

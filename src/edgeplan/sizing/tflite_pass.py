@@ -77,17 +77,26 @@ def write_calibration(cal: CalibrationSet, work: Path) -> tuple[Path, int]:
     return path, k
 
 
+def _same(onnx_shapes: list[list[int]], tflite_shapes: list[list[int]]) -> bool:
+    """Shapes equal, a dynamic ONNX dimension (0) matching any size."""
+    return len(onnx_shapes) == len(tflite_shapes) and all(
+        len(a) == len(b) and all(x in (0, y) for x, y in zip(a, b, strict=True))
+        for a, b in zip(onnx_shapes, tflite_shapes, strict=True)
+    )
+
+
 def output_layout(onnx_shapes: list[list[int]], tflite_shapes: list[list[int]]) -> bool:
     """True when the TFLite outputs are the ONNX outputs channels-last (onnx2tf's NHWC), False
-    when they are the same; a refusal when they are neither (a decoder would misread them)."""
-    if [list(s) for s in onnx_shapes] == [list(s) for s in tflite_shapes]:
+    when they are the same (a dynamic ONNX dimension matches any size); a refusal when they are
+    neither, in the same order (a decoder would misread them)."""
+    if _same(onnx_shapes, tflite_shapes):
         return False
     last = [[s[0], *s[2:], s[1]] if len(s) >= 3 else list(s) for s in onnx_shapes]
-    if last == [list(s) for s in tflite_shapes]:
+    if _same(last, tflite_shapes):
         return True
     raise ModelError(
         f"tflite-int8: converted outputs {tflite_shapes} do not match the model's {onnx_shapes} "
-        "as they are or channels-last; its decoder would misread them"
+        "in order, as they are or channels-last; its decoder would misread them"
     )
 
 
