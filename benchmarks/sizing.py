@@ -19,6 +19,7 @@ accuracy_delta, ci95_low, ci95_high}; speed-up and delta against onnxruntime fp3
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -45,8 +46,12 @@ def dynamic_int8(src: Path, out_dir: Path) -> Path | str:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out = out_dir / f"{src.stem}.dynamic.onnx"
+    # onnxruntime writes a shape-inferred copy beside its input: quantise a copy in the work
+    # folder, never beside the (shared, read-only) original
+    local = out_dir / f"{src.stem}.input.onnx"
+    shutil.copyfile(src, local)
     try:
-        quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(local), str(out), weight_type=QuantType.QInt8)
     except (ValueError, RuntimeError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return out
