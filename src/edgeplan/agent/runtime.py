@@ -76,7 +76,7 @@ class CameraRunner:
 
     def reader(self) -> None:
         idx = 0
-        while not self.agent.stopping.is_set():
+        while not self.agent.quiescing.is_set():
             try:
                 frame, decode_ms = self.source.read()
             except Exception as exc:  # a broken stream is reported, never fatal
@@ -97,7 +97,7 @@ class CameraRunner:
                 self.cond.notify()
 
     def worker(self) -> None:
-        while not self.agent.stopping.is_set():
+        while not self.agent.quiescing.is_set():
             with self.cond:
                 if not self.queue:
                     self.cond.wait(timeout=0.2)
@@ -232,6 +232,7 @@ class Agent:
         self.cfg, self.base = cfg, base
         self.metrics = Metrics()
         self.stopping = threading.Event()
+        self.quiescing = threading.Event()  # cameras stop producing; the outbox still drains
         ob = cfg.outbox
         self.outbox = Outbox(base / ob.path, ob.max_events, ob.overflow)
         self.sinks: list[Sink] = []
@@ -396,6 +397,12 @@ class Agent:
             t.start()
 
     def stop(self, drain_s: float = 2.0) -> None:
+        """Stop producing, let the cameras finish the frame in hand, deliver what the outbox
+        holds for up to `drain_s` (whatever is left stays there for the next start), then stop."""
+        self.quiescing.set()
+        for t in self.threads:
+            if t.name.endswith(("-reader", "-worker")):
+                t.join(timeout=3)
         end = time.time() + drain_s
         while self.outbox.depth() and time.time() < end and self.sinks:
             time.sleep(0.1)
