@@ -272,6 +272,7 @@ def _optimise_task(
 
     from edgeplan.progress import no_progress
     from edgeplan.sizing.search import Sizer, SizingConfig, run_trials
+    from edgeplan.sizing.study_storage import open_storage
 
     need_on_node(cfg_fields.get("data"), "the dataset")
     cfg = SizingConfig(model=model.materialise(), **cfg_fields)
@@ -281,7 +282,7 @@ def _optimise_task(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(
         study_name=study_name,
-        storage=storage,
+        storage=open_storage(storage),
         sampler=optuna.samplers.TPESampler(seed=cfg.seed + worker, n_startup_trials=6),
     )
     t0 = time.time()
@@ -313,6 +314,7 @@ def optimise_on(
     import optuna
 
     from edgeplan.sizing.search import SizingConfig, Trial, new_study, summarise
+    from edgeplan.sizing.study_storage import open_storage
 
     cfg = SizingConfig(model=model, **cfg_fields)
     name = f"edgeplan-{model.stem}-{int(time.time() * 1000)}"
@@ -333,7 +335,7 @@ def optimise_on(
     summary = summarise(
         list(by_key.values()), cfg, results[0]["n_eval"], results[0]["n_calibration"]
     )
-    study = optuna.load_study(study_name=name, storage=storage)
+    study = optuna.load_study(study_name=name, storage=open_storage(storage))
     summary["study"] = {
         "name": name,
         "storage": storage,

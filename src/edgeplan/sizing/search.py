@@ -31,6 +31,7 @@ from edgeplan.sizing.space import (
     split_target,
     suggest,
 )
+from edgeplan.sizing.study_storage import open_storage
 from edgeplan.sizing.variants import Variant, build, load_card, original
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ def new_study(cfg: SizingConfig, storage: str | None = None, name: str | None = 
     study = optuna.create_study(
         directions=["minimize", "maximize"],
         sampler=optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=6),
-        storage=storage,
+        storage=open_storage(storage) if storage else None,
         study_name=name,
     )
     for params in FIRST:
