@@ -51,6 +51,7 @@ class ModelFacts:
     top1: float | None
     map50_95: float | None
     source: str
+    kernels: frozenset[str] = frozenset()  # kernel tags (projection/kernels.py TAGGED)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,17 @@ def _model(r: dict[str, str]) -> ModelFacts:
         top1=_f(r.get("top1")),
         map50_95=_f(r.get("map50_95")),
         source=r.get("source", "user file"),
+        kernels=_kernel_tags(r),
     )
+
+
+def _kernel_tags(r: dict[str, str]) -> frozenset[str]:
+    from edgeplan.projection.kernels import parse_tags
+
+    try:
+        return parse_tags(r.get("kernels") or "")
+    except ValueError as exc:
+        raise ConfigError(f"models.csv row {r.get('id')!r}: kernels: {exc}") from exc
 
 
 def _published(r: dict[str, str]) -> Published:

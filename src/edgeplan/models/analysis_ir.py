@@ -42,7 +42,16 @@ def analyse_ir(path: Path) -> StaticAnalysis:
                 stat.macs = (
                     n_out * k // (dims[1] if kind == "GroupConvolution" and len(dims) == 5 else 1)
                 )
+                if kind == "GroupConvolution" and len(dims) == 5:  # [G, Cout/G, Cin/G, kh, kw]
+                    stat.kernel = "depthwise" if dims[1] == dims[2] == 1 else "conv"
+                elif kind == "Convolution":
+                    stat.kernel = "pointwise" if int(np.prod(dims[2:])) == 1 else "conv"
         stat.activation_bytes = n_out * node.get_output_element_type(0).size
+        if kind == "MatMul" and node.get_input_size() > 1:
+            src = node.input_value(1).get_node()
+            while src.get_type_name() in ("Convert", "FakeQuantize", "Multiply", "Subtract"):
+                src = src.input_value(0).get_node()  # decompressed or quantised weights
+            stat.kernel = "gemm" if src.get_type_name() == "Constant" else "attention"
         ops.append(stat)
     return StaticAnalysis(
         params=params,

@@ -76,6 +76,24 @@ def _macs(node: onnx.NodeProto, shapes: dict[str, tuple[list[int], int]]) -> int
     return 0
 
 
+def _kernel(
+    node: onnx.NodeProto, shapes: dict[str, tuple[list[int], int]], init: dict[str, object]
+) -> str:
+    """The kernel class of a Conv or MatMul (depthwise, pointwise, conv; gemm with weights,
+    attention between two activations); other ops are classed by type (projection/kernels)."""
+    if node.op_type in ("Conv", "ConvInteger", "QLinearConv"):
+        w = shapes.get(node.input[3 if node.op_type == "QLinearConv" else 1], ([], 4))[0]
+        x = shapes.get(node.input[0], ([], 4))[0]
+        group = _attr(node, "group") or 1
+        if group > 1 and len(x) > 1 and group == x[1] and len(w) > 1 and w[1] == 1:
+            return "depthwise"
+        return "pointwise" if len(w) >= 3 and _numel(w[2:]) == 1 else "conv"
+    if node.op_type in ("MatMul", "MatMulInteger", "QLinearMatMul", "Gemm"):
+        b = node.input[3 if node.op_type == "QLinearMatMul" else 1]
+        return "gemm" if b in init else "attention"
+    return ""
+
+
 def _attr(node: onnx.NodeProto, name: str) -> int:
     for a in node.attribute:
         if a.name == name:
@@ -115,6 +133,7 @@ def analyse_onnx(path: Path, input_hw: tuple[int, int] | None = None) -> StaticA
             shape, itemsize = shapes.get(name, ([], 0))
             stat.activation_bytes += _numel(shape) * itemsize if itemsize else 0
         stat.macs = _macs(node, shapes)
+        stat.kernel = _kernel(node, shapes, init)
         ops.append(stat)
     # int64 initialisers are shapes and indices, not learned parameters
     params = sum(

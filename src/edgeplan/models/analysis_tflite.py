@@ -61,6 +61,10 @@ def analyse_tflite(path: Path) -> StaticAnalysis:
             nbytes(o) for o in outs
         )
         stat.macs = _macs(op["op_name"], shapes, out_shape)
+        if op["op_name"] == "CONV_2D" and len(shapes) > 1 and len(shapes[1]) == 4:
+            stat.kernel = "pointwise" if shapes[1][1] * shapes[1][2] == 1 else "conv"
+        elif op["op_name"] in ("FULLY_CONNECTED", "BATCH_MATMUL") and len(ins) > 1:
+            stat.kernel = "gemm" if ins[1] in is_weight else "attention"
         ops.append(stat)
     used_weights = {i for op in ops_details for i in op["inputs"] if int(i) in is_weight}
     return StaticAnalysis(

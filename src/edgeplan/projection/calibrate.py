@@ -10,6 +10,7 @@ from scipy.optimize import least_squares
 from edgeplan.catalogue.load import Catalogue, Hardware, Published
 from edgeplan.projection.device import (
     PRECISIONS,
+    Context,
     DeviceParams,
     ape,
     latency_ms,
@@ -17,6 +18,7 @@ from edgeplan.projection.device import (
     prior_c,
     to_metric,
 )
+from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.profile import CostProfile, from_facts
 
 CPU_FRAMEWORKS = {"tflite-cpu", "onnxruntime-cpu", "openvino-cpu", "ncnn", "mnn", "pytorch-cpu"}
@@ -29,6 +31,7 @@ SIDE_FRAMEWORKS = {
 }
 LATENCY_METRICS = ("latency_ms_model_only", "latency_ms_p90_singlestream", "latency_ms_mean")
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
+CONTEXT_SWITCH_PRIOR_MS = 3.0  # weak starting point for a context switch (fitted per device)
 
 
 def segment_key(row: Published, cat: Catalogue) -> str:
@@ -78,13 +81,35 @@ class Sample:
     y_ms: float  # the published value as milliseconds (1000/fps for throughput)
 
 
+def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
+    """A pipelined NPU whose rows show batching paying off for some model (batch-1 and batch-N
+    throughput of one model differ): its batch gap is context switching (device.Context)."""
+    if hw.kind != "npu":
+        return False
+    by_model: dict[str, dict[int, float]] = defaultdict(dict)
+    for s in samples:
+        if s.row.metric == "throughput_fps" and s.row.batch.isdigit():
+            by_model[s.row.model_id][int(s.row.batch)] = s.y_ms
+    return any(
+        len(v) > 1 and 1 in v and max(v.values()) > 1.2 * min(v.values())
+        for v in by_model.values()
+    )
+
+
 def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
     """MAP fit in log space: residual log(pred) - log(published) per row, plus weak residuals
-    pulling each parameter toward its roofline prior (so one- or two-row devices stay sane)."""
+    pulling each parameter toward its roofline prior (so one- or two-row devices stay sane).
+    On a pipelined NPU with batch-1 and batch-N rows the batch gap is fitted as context
+    switching, not as a per-batch overhead."""
     if not samples:
         raise ValueError("nothing to fit")
+    ctx = switches_contexts(hw, samples)
+
+    def key(row: Published) -> str:
+        return row.metric if ctx else metric_key(row)
+
     precs = sorted({s.row.precision for s in samples if s.row.precision in PRECISIONS} or {"int8"})
-    metrics = sorted({metric_key(s.row) for s in samples})
+    metrics = sorted({key(s.row) for s in samples})
     y = np.array([s.y_ms for s in samples])
     g = np.array([s.profile.gmacs for s in samples])
     mb = np.array([s.profile.weight_bytes(s.row.precision) / 1e6 for s in samples])
@@ -92,28 +117,56 @@ def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
     pi = np.array(
         [precs.index(s.row.precision) if s.row.precision in precs else 0 for s in samples]
     )
-    mi = np.array([metrics.index(metric_key(s.row)) for s in samples])
+    mi = np.array([metrics.index(key(s.row)) for s in samples])
     b0 = np.log([prior_b(hw, p) for p in precs])
     c0 = np.log(prior_c(hw))
     d0 = np.log(0.05)  # ms per input megapixel of activation traffic (weak prior)
     a0 = np.log(np.full(len(metrics), max(float(np.min(y)) * 0.2, 0.05)))
-    nb = len(precs)
+    nb, nm = len(precs), len(metrics)
+    # context switching: ln threshold GMACs, ln switch ms, ln-GMAC shift per kernel tag
+    k0 = np.array([0.0, np.log(CONTEXT_SWITCH_PRIOR_MS), *[0.0] * len(TAGGED)] if ctx else [])
+    tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
+    per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
+    shape = Context(1.0, 1.0).sharpness
 
-    def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:
-        return np.exp(x[:nb]), float(np.exp(x[nb])), float(np.exp(x[nb + 1])), np.exp(x[nb + 2 :])
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray]:
+        return (
+            np.exp(x[:nb]),
+            float(np.exp(x[nb])),
+            float(np.exp(x[nb + 1])),
+            np.exp(x[nb + 2 : nb + 2 + nm]),
+            x[nb + 2 + nm :],
+        )
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        b, c, d, a = unpack(x)
+        b, c, d, a, k = unpack(x)
         pred = a[mi] + b[pi] * g + c * mb + d * mpx
+        if ctx:
+            z = shape * (np.log(g) - k[0] + tagm @ k[2:])
+            pred = pred + np.exp(k[1]) / (1 + np.exp(-z)) / per_batch
         prior = PRIOR_WEIGHT * np.concatenate(
-            [x[:nb] - b0, [0.3 * (x[nb] - c0), 0.3 * (x[nb + 1] - d0)], 0.3 * (x[nb + 2 :] - a0)]
+            [
+                x[:nb] - b0,
+                [0.3 * (x[nb] - c0), 0.3 * (x[nb + 1] - d0)],
+                0.3 * (x[nb + 2 : nb + 2 + nm] - a0),
+                0.1 * (k - k0),
+            ]
         )
         return np.concatenate([np.log(pred) - np.log(y), prior])
 
-    x0 = np.concatenate([b0, [c0, d0], a0])
-    # robust loss: published sets hold outliers (CPU-fallback post-processing, multi-context NPUs)
+    x0 = np.concatenate([b0, [c0, d0], a0, k0])
+    # robust loss: published sets hold outliers (CPU-fallback post-processing, mixed configs)
     res = least_squares(residuals, x0, method="trf", loss="soft_l1", f_scale=0.25)
-    b, c, d, a = unpack(res.x)
+    b, c, d, a, k = unpack(res.x)
+    context = (
+        Context(
+            threshold_gmacs=float(np.exp(k[0])),
+            switch_ms=float(np.exp(k[1])),
+            tag_shift=dict(zip(TAGGED, k[2:].tolist(), strict=True)),
+        )
+        if ctx
+        else None
+    )
     return DeviceParams(
         b_ms_per_gmac=dict(zip(precs, b.tolist(), strict=True)),
         c_ms_per_mb=c,
@@ -121,6 +174,7 @@ def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
         overhead_ms=dict(zip(metrics, a.tolist(), strict=True)),
         rows=len(samples),
         precisions_fitted=tuple(precs),
+        context=context,
     )
 
 

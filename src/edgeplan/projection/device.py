@@ -1,11 +1,12 @@
 """The device model: latency = overhead(metric) + b(precision) x GMACs + c x weight MB
-+ d x input megapixels.
++ d x input megapixels [+ context switching on pipelined NPUs].
 
 It is the roofline with compute and weight traffic added (they overlap imperfectly on small edge
 parts): b starts from the published peak for the precision, c from the memory bandwidth, and both
 are fitted to the published figures of that device (calibrate.py). Devices without a published
 peak start from a kind default and lean on their data."""
 
+import math
 from dataclasses import dataclass, field
 
 from edgeplan.catalogue.load import Hardware
@@ -65,6 +66,37 @@ def prior_c(hw: Hardware) -> float:
     return 1e6 / (hw.mem_bw_gbs * 1e9) * 1000 if hw.mem_bw_gbs else 0.01
 
 
+@dataclass(frozen=True)
+class Context:
+    """Context switching on a pipelined dataflow NPU (Hailo). A model the chip cannot hold at
+    once is compiled into several contexts; every inference call loads them in turn, so batch-1
+    pays the switch in full and a batch of N shares it (the Hailo zoo's batch-1 vs batch-8
+    FPS). Whether a model splits is not published per model: it is a soft threshold on its
+    GMACs, shifted per kernel tag (attention and depthwise layers take more of the chip than
+    their MACs say), all fitted on the device's own batch-1 / batch-8 rows."""
+
+    threshold_gmacs: float
+    switch_ms: float
+    tag_shift: dict[str, float] = field(default_factory=dict)  # ln-GMAC shift per kernel tag
+    sharpness: float = 3.0  # how soft the threshold is, in 1/ln units (fixed, not fitted)
+
+    def split_share(self, profile: CostProfile) -> float:
+        """0..1: how surely the model needs more than one context."""
+        z = math.log(max(profile.gmacs, 1e-6)) - math.log(self.threshold_gmacs)
+        z += sum(self.tag_shift.get(t, 0.0) for t in profile.kernels)
+        return 1.0 / (1.0 + math.exp(-self.sharpness * z))
+
+    def ms(self, profile: CostProfile, batch: int) -> float:
+        """Switching time per frame at this batch size."""
+        return self.switch_ms * self.split_share(profile) / max(batch, 1)
+
+
+def batch_of(metric: str) -> int:
+    """The batch size in a metric key (`throughput_fps@b8`), 1 when not stated."""
+    _, _, b = metric.partition("@b")
+    return int(b) if b.isdigit() else 1
+
+
 @dataclass
 class DeviceParams:
     """Fitted parameters of one segment (device, device:cpu, device:pytorch ...) and family."""
@@ -78,6 +110,7 @@ class DeviceParams:
     band_pct: float = 30.0  # from leave-one-model-out; a wide default before validation
     band_source: str = "assumed (not validated)"
     notes: list[str] = field(default_factory=list)
+    context: Context | None = None  # pipelined NPUs with batch-1 and batch-N rows
 
     def b(self, hw: Hardware, precision: str) -> float:
         if precision in self.b_ms_per_gmac:
@@ -98,7 +131,10 @@ def latency_ms(
         a = min(same or list(p.overhead_ms.values()) or [0.0])
     mb = profile.weight_bytes(precision) / 1e6
     mpx = profile.input_pixels / 1e6
-    return a + p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx
+    ctx = p.context.ms(profile, batch_of(metric)) if p.context else 0.0
+    return (
+        a + p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx + ctx
+    )
 
 
 def to_metric(ms: float, metric: str) -> float:

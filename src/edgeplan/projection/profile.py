@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from edgeplan.catalogue.load import ModelFacts
 from edgeplan.models.analysis import StaticAnalysis
+from edgeplan.projection.kernels import tags
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class CostProfile:
     input_pixels: int
     ops: tuple[tuple[str, int], ...] = field(default=())  # (op type, MACs) in graph order
     source: str = "static analysis"
+    kernels: frozenset[str] = frozenset()  # kernel tags it holds (projection/kernels.py)
 
     def weight_bytes(self, precision: str) -> float:
         return self.params_m * 1e6 * {"int8": 1, "fp16": 2}.get(precision, 4)
@@ -32,6 +34,7 @@ def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
         input_pixels=pixels,
         ops=tuple((o.op_type, o.macs) for o in a.ops),
         source="static analysis",
+        kernels=tags(a.ops),
     )
 
 
@@ -48,4 +51,5 @@ def from_facts(
         params_m=m.params_m or g * 5,
         input_pixels=(m.input_h or 224) * (m.input_w or 224),
         source=source or f"model facts ({m.source.split(' ;')[0][:60]})",
+        kernels=m.kernels,
     )

@@ -1,0 +1,94 @@
+"""Kernels: the classes of work a device's compiler forms from a graph, and which of them a
+model holds.
+
+nn-Meter and LitePred predict per kernel because devices differ by kernel class far more than
+by op count: a depthwise convolution has little reuse per weight, attention multiplies two
+activations (no weight stationarity, softmax between), and a Hailo or Edge TPU compiler
+places such layers differently from dense convolutions. Static analysis classes each op
+(`OpStat.kernel` where the analyser knows it, else by op type below). Catalogue models
+without a graph carry the same classes as a published fact (models.csv `kernels`)."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from edgeplan.models.analysis import OpStat
+
+# The classes a model is tagged with when it holds them (the device model's kernel features)
+TAGGED = ("depthwise", "attention")
+KNOWN = (
+    "conv",
+    "depthwise",
+    "pointwise",
+    "gemm",
+    "attention",
+    "elementwise",
+    "resize",
+    "pool",
+    "layout",
+    "other",
+)
+_BY_TYPE = {
+    "depthwise": {"DEPTHWISE_CONV_2D"},
+    "conv": {
+        "Convolution", "GroupConvolution", "ConvTranspose", "TRANSPOSE_CONV",
+        "ConvolutionBackpropData",
+    },
+    "elementwise": {
+        "Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "Clip", "HardSwish", "HardSigmoid",
+        "LeakyRelu", "Swish", "Exp", "Pow", "Sqrt", "Erf", "Gelu", "BatchNormalization",
+        "ADD", "SUB", "MUL", "DIV", "RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU",
+        "Multiply", "Subtract", "Divide", "Power", "Clamp", "HSwish", "PRelu", "PRELU",
+        "Softmax", "SOFTMAX", "SoftMax", "LayerNormalization", "MVN", "ReduceMean", "MEAN",
+    },
+    "resize": {"Resize", "Upsample", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "Interpolate"},
+    "pool": {
+        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "MAX_POOL_2D",
+        "AVERAGE_POOL_2D", "AvgPool",
+    },
+    "layout": {
+        "Reshape", "Transpose", "Concat", "Split", "Slice", "Flatten", "Squeeze", "Unsqueeze",
+        "Gather", "Shape", "RESHAPE", "TRANSPOSE", "CONCATENATION", "SPLIT", "SPLIT_V",
+        "STRIDED_SLICE", "GATHER", "PACK", "UNPACK", "Pad", "PAD", "QUANTIZE", "DEQUANTIZE",
+        "QuantizeLinear", "DequantizeLinear", "Convert", "FakeQuantize", "StridedSlice",
+        "VariadicSplit", "ShapeOf",
+    },
+}  # fmt: skip
+_TYPE_TO_CLASS = {t: k for k, types in _BY_TYPE.items() for t in types}
+
+
+def kernel_of(op: OpStat) -> str:
+    """The op's kernel class: the analyser's where it set one, else by op type."""
+    if op.kernel:
+        return op.kernel
+    if op.op_type in ("Conv", "CONV_2D"):
+        return "conv"
+    if op.op_type in ("MatMul", "Gemm", "FULLY_CONNECTED", "BATCH_MATMUL"):
+        return "gemm" if op.weight_bytes else "attention"
+    return _TYPE_TO_CLASS.get(op.op_type, "other")
+
+
+def kernel_mix(ops: Iterable[OpStat]) -> dict[str, dict[str, int]]:
+    """Per kernel class: op count, MACs and bytes moved (weights + activations)."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "macs": 0, "bytes": 0})
+    for op in ops:
+        row = out[kernel_of(op)]
+        row["count"] += 1
+        row["macs"] += op.macs
+        row["bytes"] += op.weight_bytes + op.activation_bytes
+    return dict(out)
+
+
+def tags(ops: Iterable[OpStat]) -> frozenset[str]:
+    """The tagged classes a model holds (one depthwise conv or attention product is enough:
+    a compiler must place it, whatever its share of MACs)."""
+    mix = kernel_mix(ops)
+    return frozenset(k for k in TAGGED if mix.get(k, {}).get("macs", 0) > 0)
+
+
+def parse_tags(text: str) -> frozenset[str]:
+    """A models.csv `kernels` cell (`depthwise;attention`), checked against the known tags."""
+    got = frozenset(t.strip() for t in text.replace(",", ";").split(";") if t.strip())
+    bad = got - set(TAGGED) - {"none"}
+    if bad:
+        raise ValueError(f"unknown kernel tags {sorted(bad)}; known: {', '.join(TAGGED)}, none")
+    return got - {"none"}
