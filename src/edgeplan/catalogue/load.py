@@ -175,7 +175,7 @@ def _kernel_tags(r: dict[str, str]) -> frozenset[str]:
     try:
         return parse_tags(r.get("kernels") or "")
     except ValueError as exc:
-        raise ConfigError(f"models.csv row {r.get('id')!r}: kernels: {exc}") from exc
+        raise ConfigError(f"catalogue model {r.get('id')!r}: kernels: {exc}") from exc
 
 
 def _published(r: dict[str, str]) -> Published:
@@ -241,4 +241,7 @@ def load_catalogue(user_file: Path | None = None) -> Catalogue:
 def _row_of(obj: object) -> dict[str, str]:
     if obj is None:
         return {}
-    return {k: "" if v is None else str(v) for k, v in obj.__dict__.items()}
+    return {
+        k: "" if v is None else ";".join(sorted(v)) if isinstance(v, frozenset) else str(v)
+        for k, v in obj.__dict__.items()
+    }

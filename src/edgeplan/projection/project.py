@@ -181,6 +181,21 @@ def project(
                 f"compiler does not map ({first_op}) on, run on the CPU of {host_key} ({why}): "
                 f"+{cpu_ms:.2f} ms"
             )
+    if p.context is not None:
+        share = p.context.split_share(profile)
+        if share >= 0.1:
+            notes.append(
+                f"likely compiled into several contexts on {device} (split share {share:.2f}, "
+                f"from {profile.gmacs:.2f} GMACs"
+                + (
+                    f" and its {', '.join(sorted(profile.kernels))} layers"
+                    if profile.kernels
+                    else ""
+                )
+                + f"): batch 1 pays ~{p.context.ms(profile, 1):.2f} ms a frame of context "
+                f"switching, batch 8 ~{p.context.ms(profile, 8):.2f} ms; the Hailo Dataflow "
+                "Compiler's report says how many contexts it made"
+            )
     band = p.band_pct
     tput = 1000.0 / ms if ms > 0 else None
     power = hw.power_max_w

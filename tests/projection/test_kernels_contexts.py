@@ -1,0 +1,155 @@
+"""Kernel classes from static analysis, kernel tags in the catalogue, and context switching on
+pipelined NPUs (batch-1 pays it, batch-N shares it)."""
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper, numpy_helper
+
+from edgeplan.catalogue import load_catalogue
+from edgeplan.catalogue.load import Published
+from edgeplan.errors import ConfigError
+from edgeplan.models.analysis import analyse
+from edgeplan.models.files import open_model
+from edgeplan.projection.calibrate import Sample, calibrate, fit, switches_contexts
+from edgeplan.projection.device import Context, DeviceParams, latency_ms
+from edgeplan.projection.kernels import kernel_mix, tags
+from edgeplan.projection.profile import CostProfile, from_analysis
+from edgeplan.projection.project import project
+
+CAT = load_catalogue()
+CAL = calibrate(CAT)
+
+
+def _attention_block(path: Path) -> Path:
+    """x -> depthwise conv -> pointwise conv -> flatten -> q = x W (weights) -> q q^T."""
+    rng = np.random.default_rng(0)
+    w_dw = numpy_helper.from_array(rng.normal(size=(8, 1, 3, 3)).astype(np.float32), "w_dw")
+    w_pw = numpy_helper.from_array(rng.normal(size=(8, 8, 1, 1)).astype(np.float32), "w_pw")
+    w_q = numpy_helper.from_array(rng.normal(size=(8, 8)).astype(np.float32), "w_q")
+    shape = numpy_helper.from_array(np.array([1, 64, 8], np.int64), "shape")
+    perm = [0, 2, 1]
+    nodes = [
+        helper.make_node("Conv", ["x", "w_dw"], ["dw"], group=8, pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["dw", "w_pw"], ["pw"]),
+        helper.make_node("Transpose", ["pw"], ["t"], perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["t", "shape"], ["tokens"]),
+        helper.make_node("MatMul", ["tokens", "w_q"], ["q"]),
+        helper.make_node("Transpose", ["q"], ["qt"], perm=perm),
+        helper.make_node("MatMul", ["q", "qt"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["y"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "attn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64, 64])],
+        [w_dw, w_pw, w_q, shape],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, path)
+    return path
+
+
+def test_static_analysis_classes_kernels(tmp_path: Path) -> None:
+    a = analyse(open_model(_attention_block(tmp_path / "attn.onnx")))
+    mix = kernel_mix(a.ops)
+    assert mix["depthwise"]["macs"] == 64 * 8 * 9  # one 3x3 tap per output
+    assert mix["pointwise"]["macs"] == 64 * 8 * 8
+    assert mix["gemm"]["macs"] == 64 * 8 * 8  # the weighted projection
+    assert mix["attention"]["macs"] == 64 * 64 * 8  # activation x activation
+    assert mix["elementwise"]["count"] == 1 and mix["layout"]["count"] == 3
+    assert tags(a.ops) == {"depthwise", "attention"}
+    assert from_analysis("attn", a).kernels == {"depthwise", "attention"}
+
+
+def test_a_real_cnn_is_tagged_depthwise_not_attention(fastestdet: Path) -> None:
+    a = analyse(open_model(fastestdet))
+    assert tags(a.ops) == {"depthwise"}
+    assert sum(v["macs"] for v in kernel_mix(a.ops).values()) == a.macs
+
+
+def test_catalogue_kernel_tags_are_checked(tmp_path: Path) -> None:
+    assert CAT.models["vit_tiny_224"].kernels == {"attention"}
+    assert CAT.models["resnet50_224"].kernels == frozenset()
+    mine = tmp_path / "mine.csv"
+    mine.write_text("id,kernels\nresnet50_224,dwconv\n")
+    with pytest.raises(ConfigError, match=r"'resnet50_224'.*unknown kernel tags.*depthwise"):
+        load_catalogue(mine)
+    mine.write_text("id,gmacs\nvit_tiny_224,1.2\n")  # an override keeps the other facts
+    assert load_catalogue(mine).models["vit_tiny_224"].kernels == {"attention"}
+
+
+def test_context_fit_recovers_a_known_switch() -> None:
+    """Hailo-like rows generated from a known context model (single-context small models,
+    batch-1 paying the switch for big ones) are fitted back, and the batch gap is explained by
+    the context, not by a per-batch overhead."""
+    hw = CAT.hardware["hailo-8"]
+    truth = DeviceParams(
+        b_ms_per_gmac={"int8": 0.2},
+        c_ms_per_mb=0.01,
+        overhead_ms={"throughput_fps": 0.3},
+        rows=0,
+        context=Context(threshold_gmacs=4.0, switch_ms=6.0, tag_shift={"attention": 1.5}),
+    )
+    rng = np.random.default_rng(1)
+    samples = []
+    for i in range(24):
+        g = float(np.exp(rng.uniform(np.log(0.3), np.log(60))))
+        kern = frozenset({"attention"}) if i % 4 == 0 else frozenset()
+        p = CostProfile(f"m{i}", g, g * 2, 640 * 640, kernels=kern)
+        for batch in (1, 8):
+            y = latency_ms(hw, p, "int8", truth, f"throughput_fps@b{batch}")
+            row = Published(hw.id, "", f"m{i}", "hailort", "int8", str(batch),
+                            "throughput_fps", 1000 / y, "")  # fmt: skip
+            samples.append(Sample(row, p, y))
+    assert switches_contexts(hw, samples)
+    fitted = fit(hw, samples)
+    assert fitted.context is not None
+    assert set(fitted.overhead_ms) == {"throughput_fps"}  # one overhead for every batch
+    for s in samples:
+        pred = latency_ms(hw, s.profile, "int8", fitted, f"throughput_fps@b{s.row.batch}")
+        assert pred == pytest.approx(s.y_ms, rel=0.1)
+    assert fitted.context.switch_ms == pytest.approx(6.0, rel=0.25)
+
+
+def test_catalogue_hailo_batch_gap_is_context_switching() -> None:
+    """On the published Hailo-8L rows: a big detector is projected to split (batch-8 frames/s
+    well above batch-1) and a small plain classifier not (the two equal), as the zoo publishes."""
+    p = CAL.params[("hailo-8l", "throughput")]
+    assert p.context is not None
+    big = CostProfile("yolov8m", 39.5, 25.9, 640 * 640)
+    small = CostProfile("squeezenet", 0.35, 1.2, 224 * 224)
+    hw = CAT.hardware["hailo-8l"]
+    fps = {
+        (m.name, b): 1000 / latency_ms(hw, m, "int8", p, f"throughput_fps@b{b}")
+        for m in (big, small)
+        for b in (1, 8)
+    }
+    assert fps[("yolov8m", 8)] > 1.3 * fps[("yolov8m", 1)]
+    assert fps[("squeezenet", 8)] < 1.1 * fps[("squeezenet", 1)]
+    assert not switches_contexts(CAT.hardware["jetson-orin-nx-16gb"], [])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0.01, 80),
+    st.floats(0.01, 80),
+    st.sampled_from(["hailo-8", "hailo-8l"]),
+    st.sampled_from([frozenset(), frozenset({"depthwise"}), frozenset({"attention"})]),
+    st.sampled_from(["throughput_fps@b1", "throughput_fps@b8", "latency_ms_model_only"]),
+)
+def test_more_macs_never_faster_with_contexts(
+    g1: float, g2: float, device: str, kern: frozenset[str], metric: str
+) -> None:
+    lo, hi = sorted((g1, g2))
+    a = CostProfile("a", lo, 3.0, 640 * 640, kernels=kern)
+    b = CostProfile("b", hi, 3.0, 640 * 640, kernels=kern)
+    assert (
+        project(a, device, "int8", CAL, CAT, metric=metric).latency_ms
+        <= project(b, device, "int8", CAL, CAT, metric=metric).latency_ms + 1e-9
+    )
