@@ -153,3 +153,18 @@ def test_more_macs_never_faster_with_contexts(
         project(a, device, "int8", CAL, CAT, metric=metric).latency_ms
         <= project(b, device, "int8", CAL, CAT, metric=metric).latency_ms + 1e-9
     )
+
+
+def test_edge_tpu_streams_only_the_weights_beyond_its_cache() -> None:
+    """The Edge TPU compiler caches about 8 MB of parameters on-chip (deploy rule): weights
+    within it cost no traffic per inference; beyond it, every MB is streamed again."""
+    p = CAL.params[("coral-devboard", "latency")]
+    assert p.weight_cache_mb == 8 and p.c_ms_per_mb > 0
+    hw = CAT.hardware["coral-devboard"]
+
+    def ms(params_m: float) -> float:
+        prof = CostProfile("m", 1.0, params_m, 224 * 224)
+        return latency_ms(hw, prof, "int8", p, "latency_ms_model_only")
+
+    assert ms(2.0) == ms(7.5) < ms(20.0) < ms(60.0)
+    assert CAL.params[("coral-devboard:cpu", "latency")].weight_cache_mb == 0  # the board's CPU

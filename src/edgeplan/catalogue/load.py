@@ -74,6 +74,7 @@ class DeployRule:
     formats: tuple[str, ...]
     compiler: str
     note: str
+    weight_cache_mb: float = 0.0  # parameters the chip keeps on-chip; the rest streams per call
 
 
 @dataclass
@@ -211,6 +212,7 @@ def load_catalogue(user_file: Path | None = None) -> Catalogue:
             tuple(r["formats"].split(";")),
             r["compiler"],
             r["note"],
+            _f(r.get("weight_cache_mb")) or 0.0,
         )
         for r in _rows(_builtin("deploy_rules.csv"))
     }

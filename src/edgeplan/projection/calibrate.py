@@ -16,6 +16,7 @@ from edgeplan.projection.device import (
     latency_ms,
     prior_b,
     prior_c,
+    streamed_mb,
     to_metric,
 )
 from edgeplan.projection.kernels import TAGGED
@@ -65,6 +66,15 @@ def segment_hardware(key: str, cat: Catalogue) -> Hardware:
     return replace(hw, id=key) if seg else hw
 
 
+def weight_cache(segment: str, cat: Catalogue) -> float:
+    """MB of parameters the segment's chip caches on-chip (its deployment rule); none for a
+    board's CPU or another framework on it."""
+    if ":" in segment:
+        return 0.0
+    rule = cat.rule(cat.hardware[segment])
+    return rule.weight_cache_mb if rule else 0.0
+
+
 def metric_key(row: Published) -> str:
     """A metric with its batch: batch-1 and batch-8 throughput differ on multi-context NPUs."""
     return f"{row.metric}@b{row.batch}" if row.batch else row.metric
@@ -91,16 +101,16 @@ def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
         if s.row.metric == "throughput_fps" and s.row.batch.isdigit():
             by_model[s.row.model_id][int(s.row.batch)] = s.y_ms
     return any(
-        len(v) > 1 and 1 in v and max(v.values()) > 1.2 * min(v.values())
-        for v in by_model.values()
+        len(v) > 1 and 1 in v and max(v.values()) > 1.2 * min(v.values()) for v in by_model.values()
     )
 
 
-def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
+def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> DeviceParams:
     """MAP fit in log space: residual log(pred) - log(published) per row, plus weak residuals
     pulling each parameter toward its roofline prior (so one- or two-row devices stay sane).
     On a pipelined NPU with batch-1 and batch-N rows the batch gap is fitted as context
-    switching, not as a per-batch overhead."""
+    switching, not as a per-batch overhead. `weight_cache_mb`: parameters the chip keeps
+    on-chip (its deployment rule); only the rest costs weight traffic."""
     if not samples:
         raise ValueError("nothing to fit")
     ctx = switches_contexts(hw, samples)
@@ -112,7 +122,12 @@ def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
     metrics = sorted({key(s.row) for s in samples})
     y = np.array([s.y_ms for s in samples])
     g = np.array([s.profile.gmacs for s in samples])
-    mb = np.array([s.profile.weight_bytes(s.row.precision) / 1e6 for s in samples])
+    mb = np.array(
+        [
+            streamed_mb(s.profile.weight_bytes(s.row.precision) / 1e6, weight_cache_mb)
+            for s in samples
+        ]
+    )
     mpx = np.array([s.profile.input_pixels / 1e6 for s in samples])
     pi = np.array(
         [precs.index(s.row.precision) if s.row.precision in precs else 0 for s in samples]
@@ -175,6 +190,7 @@ def fit(hw: Hardware, samples: list[Sample]) -> DeviceParams:
         rows=len(samples),
         precisions_fitted=tuple(precs),
         context=context,
+        weight_cache_mb=weight_cache_mb,
     )
 
 
@@ -291,10 +307,11 @@ def calibrate(cat: Catalogue, validate: bool = True) -> Calibration:
     cal = Calibration()
     cal.samples = _samples(cat)
     for key, ss in cal.samples.items():
-        cal.params[key] = fit(segment_hardware(key[0], cat), ss)
+        cal.params[key] = fit(segment_hardware(key[0], cat), ss, weight_cache(key[0], cat))
     if validate:
         for key, ss in cal.samples.items():
             hw = segment_hardware(key[0], cat)
+            cache = weight_cache(key[0], cat)
             models = sorted({s.row.model_id for s in ss})
             for m in models:
                 train = [s for s in ss if s.row.model_id != m]
@@ -302,7 +319,7 @@ def calibrate(cat: Catalogue, validate: bool = True) -> Calibration:
                 if not train:
                     cal.not_validated[key[0]] += len(test)
                     continue
-                p = fit(hw, train)
+                p = fit(hw, train, cache)
                 for s in test:
                     pred = to_metric(
                         latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row)),

@@ -111,6 +111,7 @@ class DeviceParams:
     band_source: str = "assumed (not validated)"
     notes: list[str] = field(default_factory=list)
     context: Context | None = None  # pipelined NPUs with batch-1 and batch-N rows
+    weight_cache_mb: float = 0.0  # on-chip parameter cache: c applies to the weights beyond it
 
     def b(self, hw: Hardware, precision: str) -> float:
         if precision in self.b_ms_per_gmac:
@@ -129,12 +130,16 @@ def latency_ms(
     if a is None:  # the metric at another batch, else the smallest overhead (model-only-like)
         same = [v for k, v in p.overhead_ms.items() if k.split("@")[0] == metric.split("@")[0]]
         a = min(same or list(p.overhead_ms.values()) or [0.0])
-    mb = profile.weight_bytes(precision) / 1e6
+    mb = streamed_mb(profile.weight_bytes(precision) / 1e6, p.weight_cache_mb)
     mpx = profile.input_pixels / 1e6
     ctx = p.context.ms(profile, batch_of(metric)) if p.context else 0.0
-    return (
-        a + p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx + ctx
-    )
+    return a + p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx + ctx
+
+
+def streamed_mb(weight_mb: float, cache_mb: float) -> float:
+    """Weights read from off-chip memory on every inference: all of them, or on a chip with a
+    parameter cache (the Edge TPU's 8 MB SRAM) only what does not fit in it."""
+    return max(0.0, weight_mb - cache_mb)
 
 
 def to_metric(ms: float, metric: str) -> float:
