@@ -168,3 +168,16 @@ def test_edge_tpu_streams_only_the_weights_beyond_its_cache() -> None:
 
     assert ms(2.0) == ms(7.5) < ms(20.0) < ms(60.0)
     assert CAL.params[("coral-devboard:cpu", "latency")].weight_cache_mb == 0  # the board's CPU
+
+
+def test_npu_latency_is_never_below_its_batch1_frame_interval() -> None:
+    """A transformer on the Hailo-8: the latency rows alone would say ~2 ms, but the chip
+    issues a multi-context network at most once per batch-1 interval, context switching
+    included; the projection says so."""
+    vit = CostProfile("vit", 1.1, 5.7, 224 * 224, kernels=frozenset({"attention"}))
+    lat = project(vit, "hailo-8", "int8", CAL, CAT)
+    b1 = project(vit, "hailo-8", "int8", CAL, CAT, metric="throughput_fps@b1")
+    assert lat.latency_ms is not None and b1.latency_ms is not None
+    assert lat.latency_ms >= b1.latency_ms
+    assert any("batch-1 frame interval" in n for n in lat.notes)
+    assert any("several contexts" in n for n in lat.notes)

@@ -106,7 +106,7 @@ def prior_params(hw: Hardware) -> DeviceParams:
 
 
 def _params(cal: Calibration, cat: Catalogue, device: str, metric: str) -> tuple[DeviceParams, str]:
-    fam = "throughput" if metric == "throughput_fps" else "latency"
+    fam = "throughput" if metric.split("@")[0] == "throughput_fps" else "latency"
     for key in ((device, fam), (device, "latency"), (device, "throughput")):
         if key in cal.params:
             p = cal.params[key]
@@ -158,6 +158,18 @@ def project(
     p, how = _params(cal, cat, device, metric)
     notes = []
     ms = latency_ms(seg_hw, profile, precision, p, metric)
+    if metric != "throughput_fps" and (device, "throughput") in cal.params:
+        tp = cal.params[(device, "throughput")]
+        if tp.context is not None:  # a frame takes at least one batch-1 issue interval
+            floor = latency_ms(seg_hw, profile, precision, tp, "throughput_fps@b1")
+            if floor > ms:
+                notes.append(
+                    f"latency raised from {ms:.2f} to {floor:.2f} ms: one frame at batch 1 "
+                    f"cannot take less than its batch-1 frame interval on {device} (fitted on "
+                    f"{plural(tp.rows, 'throughput row')}, context switching included)"
+                )
+                ms = floor
+                how += f"; floored by the batch-1 throughput fit ({tp.rows} rows)"
     fallback = 0.0
     if seg_hw.kind == "tpu" and profile.ops:
         fallback, first_op = _edge_tpu_split(profile)
@@ -181,8 +193,10 @@ def project(
                 f"compiler does not map ({first_op}) on, run on the CPU of {host_key} ({why}): "
                 f"+{cpu_ms:.2f} ms"
             )
-    if p.context is not None:
-        share = p.context.split_share(profile)
+    tput_fit = cal.params.get((device, "throughput"))
+    ctx = p.context or (tput_fit.context if tput_fit else None)
+    if ctx is not None:
+        share = ctx.split_share(profile)
         if share >= 0.1:
             notes.append(
                 f"likely compiled into several contexts on {device} (split share {share:.2f}, "
@@ -192,8 +206,8 @@ def project(
                     if profile.kernels
                     else ""
                 )
-                + f"): batch 1 pays ~{p.context.ms(profile, 1):.2f} ms a frame of context "
-                f"switching, batch 8 ~{p.context.ms(profile, 8):.2f} ms; the Hailo Dataflow "
+                + f"): batch 1 pays ~{ctx.ms(profile, 1):.2f} ms a frame of context "
+                f"switching, batch 8 ~{ctx.ms(profile, 8):.2f} ms; the Hailo Dataflow "
                 "Compiler's report says how many contexts it made"
             )
     band = p.band_pct
