@@ -83,6 +83,8 @@ def test_characterise_writes_required_keys(
         and backend.replace("litert", "ai-edge-litert") in prov["packages"]
     )
     assert data["energy"]["available"] in (True, False)
+    by_kernel = data["static"]["by_kernel"]  # the kernels a compiler forms, with their MACs
+    assert sum(k["macs"] for k in by_kernel.values()) == data["static"]["macs"] > 0
     if backend != "litert":
         assert data["top_ops"] and data["bottleneck"] in {
             "compute-bound",

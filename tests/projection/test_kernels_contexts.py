@@ -181,3 +181,19 @@ def test_npu_latency_is_never_below_its_batch1_frame_interval() -> None:
     assert lat.latency_ms >= b1.latency_ms
     assert any("batch-1 frame interval" in n for n in lat.notes)
     assert any("several contexts" in n for n in lat.notes)
+
+
+def test_project_cli_reports_the_kernel_mix(fastestdet: Path, tmp_path: Path) -> None:
+    import json
+
+    from tests.projection.test_projection import _cli
+
+    out = tmp_path / "p.json"
+    r = _cli("project", str(fastestdet), "--device", "hailo-8", "--json", str(out),
+             store=tmp_path / "s.sqlite")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "kernel tags: depthwise" in r.stdout and "pointwise" in r.stdout
+    facts = json.loads(out.read_text())[0]["model"]
+    assert facts["kernel_tags"] == ["depthwise"]
+    total = sum(v["macs"] for v in facts["kernel_mix"].values())
+    assert total / 1e9 == pytest.approx(facts["gmacs"], rel=1e-3)

@@ -27,6 +27,7 @@ from edgeplan.models.analysis import analyse
 from edgeplan.models.card import card_for_session, session_input_hw
 from edgeplan.models.files import open_model
 from edgeplan.models.preprocess import preprocess
+from edgeplan.projection.kernels import kernel_mix
 from edgeplan.records.accuracy import Metric
 from edgeplan.records.provenance import host_fingerprint, measured
 from edgeplan.records.types import CharacterisationRecord, ScenarioResult
@@ -266,7 +267,8 @@ def characterise(
         top_ops=tuple(top_ops),
         bottleneck=bottleneck,
         bottleneck_reason=reason,
-        static=static.summary() | {"by_op_type": static.by_op_type()},
+        static=static.summary()
+        | {"by_op_type": static.by_op_type(), "by_kernel": kernel_mix(static.ops)},
         accuracy=accuracy,
         accuracy_dataset=accuracy_dataset,
         warnings=tuple(warnings),

@@ -66,17 +66,39 @@ def project(
         )
     for dev in device:  # every id checked before any work, each error listing the valid ones
         cat.device(dev)
-    profile, sha = _profile(model, cat, cal)
+    profile, sha, mix = _profile(model, cat, cal)
+    facts = {
+        "gmacs": round(profile.gmacs, 4),
+        "params_m": round(profile.params_m, 4),
+        "kernel_tags": sorted(profile.kernels),
+        "kernel_mix": mix,
+        "source": profile.source,
+    }
     results = []
     for dev in device:
         measured = _on_device(store, sha, dev) if sha else None
         pr = run_project(profile, dev, precision, cal, cat)
-        results.append({"projection": asdict(pr), "measured_on_device": measured})
+        results.append({"projection": asdict(pr), "measured_on_device": measured, "model": facts})
     _print(results, profile.name, precision)
+    console.print(_kernel_line(profile.name, facts))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(results, indent=2))
         console.print(f"wrote {json_out}")
+
+
+def _kernel_line(name: str, facts: dict) -> str:
+    """One line: the model's kernels by MACs (from its graph), or its catalogue tags."""
+    tags = ", ".join(facts["kernel_tags"]) or "none"
+    mix = facts["kernel_mix"]
+    if not mix:
+        return f"{name}: {facts['gmacs']:g} GMACs; kernel tags (catalogue): {tags}"
+    parts = [
+        f"{k} {v['macs'] / 1e6:.1f} MMACs ({v['count']} ops)"
+        for k, v in sorted(mix.items(), key=lambda kv: -kv[1]["macs"])
+        if v["macs"]
+    ]
+    return f"{name}: {facts['gmacs']:g} GMACs in " + "; ".join(parts) + f"; kernel tags: {tags}"
 
 
 def _profile(model: str, cat, cal):
@@ -84,9 +106,11 @@ def _profile(model: str, cat, cal):
     if path.exists():
         from edgeplan.models import open_model
         from edgeplan.models.analysis import analyse
+        from edgeplan.projection.kernels import kernel_mix
 
         mf = open_model(path)
-        return from_analysis(path.name, analyse(mf)), mf.sha256
+        a = analyse(mf)
+        return from_analysis(path.name, a), mf.sha256, kernel_mix(a.ops)
     if model in cat.models:
         m = cat.models[model]
         est = cal.estimated_gmacs.get(model) if m.gmacs is None else None
@@ -95,7 +119,7 @@ def _profile(model: str, cat, cal):
             raise ConfigError(
                 f"model {model!r} has no MACs in the catalogue and no published figure"
             )
-        return prof, None
+        return prof, None, None
     near = difflib.get_close_matches(model.lower(), list(cat.models), n=3, cutoff=0.5)
     raise ConfigError(
         f"{model!r} is neither a model file nor a catalogue model id"
