@@ -18,6 +18,7 @@ from edgeplan.projection.batch import (
     validation_rows,
 )
 from edgeplan.projection.calibrate import calibrate
+from edgeplan.projection.field import field_rows
 from edgeplan.projection.profile import from_analysis, from_facts
 from edgeplan.projection.project import project as run_project
 from edgeplan.records.precedence import best
@@ -46,10 +47,19 @@ def project(
     """Project a model onto devices we do not own (roofline calibrated on published figures),
     or run the batch / validation modes. Every figure says `projected` and carries its band."""
     cat = load_catalogue(catalogue)
-    cal = calibrate(cat)
-    if validate:
-        _validate(cal, json_out)
+    if validate:  # the catalogue's published rows only: a figure anyone can reproduce
+        _validate(calibrate(cat), json_out)
         return
+    with RecordStore(store) as st:
+        measured, why = field_rows(list(st.of_kind("characterisation", "measured-on-device")), cat)
+    for w in why:
+        console.print(f"[yellow]not calibrated on[/yellow] {w}")
+    cal = calibrate(cat, measured=measured)
+    if measured:
+        console.print(
+            f"calibrated on the published rows and {len(measured)} rows measured on devices "
+            f"({', '.join(sorted({r.device_id for r, _ in measured}))})"
+        )
     if published is not None:
         if out is None:
             raise ConfigError("--published needs --out OUT.csv")
@@ -76,9 +86,9 @@ def project(
     }
     results = []
     for dev in device:
-        measured = _on_device(store, sha, dev) if sha else None
+        on_dev = _on_device(store, sha, dev) if sha else None
         pr = run_project(profile, dev, precision, cal, cat)
-        results.append({"projection": asdict(pr), "measured_on_device": measured, "model": facts})
+        results.append({"projection": asdict(pr), "measured_on_device": on_dev, "model": facts})
     _print(results, profile.name, precision)
     console.print(_kernel_line(profile.name, facts))
     if json_out:

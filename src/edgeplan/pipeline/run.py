@@ -15,6 +15,7 @@ from edgeplan.planning import make_plan
 from edgeplan.planning.output import Plan
 from edgeplan.progress import Progress, no_progress
 from edgeplan.projection.calibrate import calibrate
+from edgeplan.projection.field import field_rows
 from edgeplan.records.provenance import host_fingerprint
 from edgeplan.records.store import RecordStore, default_store_path
 from edgeplan.report.render import ReportEvidence, write_outputs
@@ -64,10 +65,17 @@ def run_plan(
     fleet = load_yaml_model(fleet_path, Fleet)
     progress(f"fleet {fleet.name}: {len(fleet.sites)} sites, {len(fleet.cameras)} cameras")
     cat = load_catalogue(catalogue)
-    progress("calibrating device models on published figures")
-    cal = calibrate(cat)
     store_path = store_path or default_store_path()
     notes: list[str] = []
+    with RecordStore(store_path) as store:
+        on_device = list(store.of_kind("characterisation", "measured-on-device"))
+    measured, why = field_rows(on_device, cat)
+    notes += why
+    progress(
+        "calibrating device models on published figures"
+        + (f" and {len(measured)} rows measured on the devices" if measured else "")
+    )
+    cal = calibrate(cat, measured=measured)
     old = _previous(previous, out, notes)
     with RecordStore(store_path) as store:
         inputs, ev = build_inputs(

@@ -2,6 +2,7 @@
 metric, and measure the error honestly by leaving one model out at a time."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -247,6 +248,7 @@ class Calibration:
     held: list[Held] = field(default_factory=list)
     not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     estimated_gmacs: dict[str, float] = field(default_factory=dict)
+    field_rows: int = 0  # rows measured on devices by their owners, fitted with the published
 
     def _pool(self, segment: str, exclude_model: str | None = None) -> tuple[list[float], str]:
         """Held-out |log errors| for a device's band: its own when it has MIN_POOL, else its
@@ -324,9 +326,22 @@ def _estimate_missing_gmacs(cat: Catalogue, cal: Calibration) -> dict[str, float
     return {k: float(np.median(v)) for k, v in est.items()}
 
 
-def calibrate(cat: Catalogue, validate: bool = True) -> Calibration:
+def calibrate(
+    cat: Catalogue,
+    validate: bool = True,
+    measured: Sequence[tuple[Published, CostProfile]] = (),
+) -> Calibration:
+    """Fit every segment on its published rows, plus `measured` rows measured on devices by their
+    owners (projection/field.py); with `validate`, leave one model out per segment."""
     cal = Calibration()
     cal.samples = _samples(cat)
+    for row, prof in measured:
+        y = row.value or 0.0
+        if y > 0:
+            cal.samples.setdefault((segment_key(row, cat), family(row.metric)), []).append(
+                Sample(row, prof, y)
+            )
+            cal.field_rows += 1
     for key, ss in cal.samples.items():
         cal.params[key] = fit(segment_hardware(key[0], cat), ss, weight_cache(key[0], cat))
     if validate:

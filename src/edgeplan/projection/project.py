@@ -8,6 +8,7 @@ import numpy as np
 from edgeplan.catalogue.load import Catalogue, Hardware
 from edgeplan.projection.calibrate import Calibration, segment_hardware
 from edgeplan.projection.device import PRECISIONS, DeviceParams, latency_ms, prior_b, prior_c
+from edgeplan.projection.field import FIELD_METRIC
 from edgeplan.projection.profile import CostProfile
 from edgeplan.words import plural
 
@@ -110,8 +111,10 @@ def _params(cal: Calibration, cat: Catalogue, device: str, metric: str) -> tuple
     for key in ((device, fam), (device, "latency"), (device, "throughput")):
         if key in cal.params:
             p = cal.params[key]
-            rows = plural(p.rows, "published row")
-            return p, f"{rows} of {key[0]} ({key[1]}), leave-one-model-out band"
+            own = sum(s.row.metric == FIELD_METRIC for s in cal.samples.get(key, []))
+            rows = f"{plural(p.rows - own, 'published row')} of {key[0]} ({key[1]})"
+            rows += f" and {own} measured on it (records imported from the device)" if own else ""
+            return p, f"{rows}, leave-one-model-out band"
     return prior_params(segment_hardware(device, cat)), "no published rows: spec-sheet roofline"
 
 
