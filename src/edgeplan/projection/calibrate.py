@@ -141,8 +141,6 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
     c0 = np.log(prior_c(hw))
     d0 = np.log(0.05)  # ms per input megapixel of activation traffic (weak prior)
     # overhead prior: a fifth of the fastest row when several models tell overhead from compute
-    # apart; with one model they cannot, and a big model's time is mostly compute
-    # overhead prior: a fifth of the fastest row when several models tell overhead from compute
     # apart. With one model on a CPU they cannot: a model-only time (or throughput) is then
     # taken as compute (a CPU has no dispatch or transfer cost per call), while a mean, which
     # may hold a harness's pre-processing, keeps the default; accelerators keep it too.
