@@ -51,7 +51,7 @@ def project(
         _validate(calibrate(cat), json_out)
         return
     with RecordStore(store) as st:
-        measured, why = field_rows(list(st.of_kind("characterisation", "measured-on-device")), cat)
+        measured, why = field_rows(st.of_kind("characterisation", "measured-on-device"), cat)
     for w in why:
         console.print(f"[yellow]not calibrated on[/yellow] {w}")
     cal = calibrate(cat, measured=measured)

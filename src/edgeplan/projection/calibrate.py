@@ -10,6 +10,7 @@ from scipy.optimize import least_squares
 
 from edgeplan.catalogue.load import Catalogue, Hardware, Published
 from edgeplan.projection.device import (
+    CONTEXT_SHARPNESS,
     PRECISIONS,
     Context,
     DeviceParams,
@@ -34,8 +35,8 @@ SIDE_FRAMEWORKS = {
 LATENCY_METRICS = ("latency_ms_model_only", "latency_ms_p90_singlestream", "latency_ms_mean")
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
 OVERHEAD_PRIOR_SHARE = 0.2  # the overhead prior, as a share of the fastest published row
-# ... and for a device with one model, where rows cannot separate overhead from compute
-ONE_MODEL_OVERHEAD_SHARE = {"latency_ms_mean": 0.2, "latency_ms_p90_singlestream": 0.2}
+# metrics whose overhead keeps the default prior even on a CPU with one model
+HARNESS_MEAN_METRICS = {"latency_ms_mean", "latency_ms_p90_singlestream"}
 CONTEXT_SWITCH_PRIOR_MS = 3.0  # weak starting point for a context switch (fitted per device)
 
 
@@ -109,6 +110,17 @@ def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
     )
 
 
+def _overhead_prior(metric: str, one_model: bool) -> tuple[float, float]:
+    """(share of the fastest row, pull) of a metric's overhead prior. Several models tell
+    overhead from compute apart, so the prior is weak. With one model on a CPU they cannot: a
+    model-only time (or a throughput) is then taken as compute, held firmly (a CPU pays no
+    dispatch or transfer per call), while a mean, which may hold a harness's pre-processing,
+    keeps the default."""
+    if one_model and metric.split("@")[0] not in HARNESS_MEAN_METRICS:
+        return 0.02, 3.0
+    return OVERHEAD_PRIOR_SHARE, 0.3
+
+
 def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> DeviceParams:
     """MAP fit in log space: residual log(pred) - log(published) per row, plus weak residuals
     pulling each parameter toward its roofline prior (so one- or two-row devices stay sane).
@@ -140,29 +152,15 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
     b0 = np.log([prior_b(hw, p) for p in precs])
     c0 = np.log(prior_c(hw))
     d0 = np.log(0.05)  # ms per input megapixel of activation traffic (weak prior)
-    # overhead prior: a fifth of the fastest row when several models tell overhead from compute
-    # apart. With one model on a CPU they cannot: a model-only time (or throughput) is then
-    # taken as compute (a CPU has no dispatch or transfer cost per call), while a mean, which
-    # may hold a harness's pre-processing, keeps the default; accelerators keep it too.
     one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
     fastest = float(np.min(y))
-    a0 = np.log(
-        [
-            max(fastest * (ONE_MODEL_OVERHEAD_SHARE.get(m.split("@")[0], 0.02) if one_model
-                           else OVERHEAD_PRIOR_SHARE), 0.05)
-            for m in metrics
-        ]
-    )  # fmt: skip
-    a_pull = np.array(
-        [3.0 if one_model and m.split("@")[0] not in ONE_MODEL_OVERHEAD_SHARE else 0.3
-         for m in metrics]
-    )  # fmt: skip
+    share, a_pull = np.array([_overhead_prior(m, one_model) for m in metrics]).T
+    a0 = np.log(np.maximum(fastest * share, 0.05))
     nb, nm = len(precs), len(metrics)
     # context switching: ln threshold GMACs, ln switch ms, ln-GMAC shift per kernel tag
     k0 = np.array([0.0, np.log(CONTEXT_SWITCH_PRIOR_MS), *[0.0] * len(TAGGED)] if ctx else [])
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
-    shape = Context(1.0, 1.0).sharpness
 
     def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray]:
         return (
@@ -177,7 +175,7 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
         b, c, d, a, k = unpack(x)
         pred = a[mi] + b[pi] * g + c * mb + d * mpx
         if ctx:
-            z = shape * (np.log(g) - k[0] + tagm @ k[2:])
+            z = CONTEXT_SHARPNESS * (np.log(g) - k[0] + tagm @ k[2:])
             pred = pred + np.exp(k[1]) / (1 + np.exp(-z)) / per_batch
         prior = PRIOR_WEIGHT * np.concatenate(
             [
@@ -246,7 +244,6 @@ class Calibration:
     held: list[Held] = field(default_factory=list)
     not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     estimated_gmacs: dict[str, float] = field(default_factory=dict)
-    field_rows: int = 0  # rows measured on devices by their owners, fitted with the published
 
     def _pool(self, segment: str, exclude_model: str | None = None) -> tuple[list[float], str]:
         """Held-out |log errors| for a device's band: its own when it has MIN_POOL, else its
@@ -339,7 +336,6 @@ def calibrate(
             cal.samples.setdefault((segment_key(row, cat), family(row.metric)), []).append(
                 Sample(row, prof, y)
             )
-            cal.field_rows += 1
     for key, ss in cal.samples.items():
         cal.params[key] = fit(segment_hardware(key[0], cat), ss, weight_cache(key[0], cat))
     if validate:

@@ -66,6 +66,9 @@ def prior_c(hw: Hardware) -> float:
     return 1e6 / (hw.mem_bw_gbs * 1e9) * 1000 if hw.mem_bw_gbs else 0.01
 
 
+CONTEXT_SHARPNESS = 3.0  # how soft the split threshold is, in 1/ln units (fixed, not fitted)
+
+
 @dataclass(frozen=True)
 class Context:
     """Context switching on a pipelined dataflow NPU (Hailo). A model the chip cannot hold at
@@ -78,7 +81,7 @@ class Context:
     threshold_gmacs: float
     switch_ms: float
     tag_shift: dict[str, float] = field(default_factory=dict)  # ln-GMAC shift per kernel tag
-    sharpness: float = 3.0  # how soft the threshold is, in 1/ln units (fixed, not fitted)
+    sharpness: float = CONTEXT_SHARPNESS
 
     def split_share(self, profile: CostProfile) -> float:
         """0..1: how surely the model needs more than one context."""

@@ -15,18 +15,6 @@ from edgeplan.models.analysis import OpStat
 
 # The classes a model is tagged with when it holds them (the device model's kernel features)
 TAGGED = ("depthwise", "attention")
-KNOWN = (
-    "conv",
-    "depthwise",
-    "pointwise",
-    "gemm",
-    "attention",
-    "elementwise",
-    "resize",
-    "pool",
-    "layout",
-    "other",
-)
 _BY_TYPE = {
     "depthwise": {"DEPTHWISE_CONV_2D"},
     "conv": {
