@@ -43,3 +43,34 @@ def test_records_measured_on_a_device_calibrate_it(testdata: Path, tmp_path: Pat
     # third model moves toward what was measured, and stays on its scale
     assert after["latency_ms"] < before["latency_ms"]
     assert after["latency_ms"] < 20 * max(imported)
+
+
+def test_unusable_records_are_named_and_skipped(tmp_path: Path, fastestdet: Path) -> None:
+    """A corrupt model file, a missing one and an unknown device: each record is named with
+    why, the good one is used, and nothing raises."""
+    from edgeplan.catalogue import load_catalogue
+    from edgeplan.projection.field import field_rows
+    from tests.records.sample import sample_record
+
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"\x08\x01garbage, not a protobuf")
+    good = sample_record("good", "k1").model_copy(
+        update={"device_id": "rpi5", "model_path": str(fastestdet)}
+    )
+    bad = [
+        sample_record("corrupt", "k2").model_copy(
+            update={"device_id": "rpi5", "model_path": str(corrupt), "model_sha256": "1" * 64}
+        ),
+        sample_record("gone", "k3").model_copy(
+            update={"device_id": "rpi5", "model_path": str(tmp_path / "gone.onnx")}
+        ),
+        sample_record("elsewhere", "k4").model_copy(
+            update={"device_id": "my-lab-box", "model_path": str(fastestdet)}
+        ),
+    ]
+    rows, notes = field_rows([good, *bad, "not a record"], load_catalogue())
+    assert [r.device_id for r, _ in rows] == ["rpi5"] and rows[0][1].gmacs > 0
+    assert len(notes) == 3
+    assert "record corrupt" in notes[0] and "could not be analysed" in notes[0]
+    assert "record gone" in notes[1] and "not here" in notes[1]
+    assert "record elsewhere" in notes[2] and "not in the catalogue" in notes[2]
