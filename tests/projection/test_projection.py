@@ -27,6 +27,8 @@ DEVICES = [
     "coral-devboard",
     "rpi5",
     "intel-n100",
+    "qualcomm-qcs8550",
+    "qualcomm-snapdragon-8-gen3",
 ]
 
 
@@ -97,6 +99,18 @@ def test_validation_reports_per_device_and_overall() -> None:
     # devices with plenty of TensorRT rows are projected well
     for dev in ("jetson-orin-nano-super", "jetson-orin-nx-16gb"):
         assert np.median(CAL.lomo_ape[dev]) <= 25
+
+
+def test_qualcomm_chipsets_are_calibrated_on_their_published_rows() -> None:
+    """The QCS IoT chipsets have no published peak: their device models come from AI Hub rows,
+    and rank the chips as those rows do (QCS8550 faster than QCS8450, faster than QCS8275)."""
+    ms = []
+    for dev in ("qualcomm-qcs8550", "qualcomm-qcs8450", "qualcomm-qcs8275"):
+        pr = project(prof(2.0, params_m=10.0), dev, "fp16", CAL, CAT)
+        assert "published rows of " + dev in pr.calibration and pr.deployable
+        assert CAL.lomo_ape[dev], f"{dev} has no held-out figures"
+        ms.append(pr.latency_ms)
+    assert ms[0] < ms[1] < ms[2]
 
 
 def test_fastestdet_on_coral_refuses_fp32_and_projects_int8(fastestdet: Path) -> None:
