@@ -229,3 +229,19 @@ def test_bands_cover_their_held_out_figures() -> None:
     cal = calibrate(load_catalogue())
     cov, width, n = cal.coverage()
     assert n > 100 and 70 <= cov <= 90, (cov, width)
+
+
+def test_conformal_quantile_covers_a_new_error_at_the_level() -> None:
+    """The ceil((n + 1) * 0.8)-th smallest of n exchangeable errors bounds a new one with
+    probability >= 0.8, even for small n (a plain 80% quantile undercovers there)."""
+    from edgeplan.projection.calibrate import MIN_POOL, conformal_quantile
+
+    assert conformal_quantile([3.0, 1.0, 2.0, 4.0], 0.8) == 4.0  # n = 4: the largest
+    assert conformal_quantile([float(i) for i in range(1, 11)], 0.8) == 9.0
+    rng = np.random.default_rng(7)
+    for n in (MIN_POOL, 9, 30):
+        draws = np.abs(rng.standard_t(3, size=(4000, n + 1)))
+        hits = [d[-1] <= conformal_quantile(list(d[:-1]), 0.8) for d in draws]
+        plain = [d[-1] <= np.quantile(d[:-1], 0.8) for d in draws]
+        assert np.mean(hits) >= 0.78, (n, np.mean(hits))
+        assert np.mean(hits) >= np.mean(plain)

@@ -1,6 +1,7 @@
 """Fit each device's efficiency and overheads on the published rows, respecting each row's
 metric, and measure the error honestly by leaving one model out at a time."""
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -213,7 +214,18 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
 
 
 BAND_LEVEL = 0.80  # the band is the 80% interval of held-out errors
-MIN_POOL = 5  # held-out errors a device needs before its band is its own (else its family's)
+# held-out errors a device needs before its band is its own (else its family's): the fewest for
+# which the split-conformal quantile, the ceil((n + 1) * level)-th smallest error, exists
+MIN_POOL = math.ceil(BAND_LEVEL / (1 - BAND_LEVEL) - 1e-9)
+
+
+def conformal_quantile(errors: Sequence[float], level: float) -> float:
+    """The split-conformal quantile of held-out errors: the ceil((n + 1) * level)-th smallest, so
+    that a new error falls at or below it with probability >= level (exchangeable errors); the
+    largest error when the pool is too small for that rank."""
+    ranked = sorted(errors)
+    k = math.ceil((len(ranked) + 1) * level - 1e-9)
+    return ranked[min(k, len(ranked)) - 1]
 
 
 def device_family(segment: str) -> str:
@@ -265,7 +277,7 @@ class Calibration:
         pool, how = self._pool(segment, exclude_model)
         if not pool:
             return 60.0, "no held-out errors: assumed"
-        q = float(np.quantile(pool, BAND_LEVEL))
+        q = conformal_quantile(pool, BAND_LEVEL)
         return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors ({len(pool)})"
 
     def coverage(self, segment: str | None = None) -> tuple[float, float, int]:
