@@ -37,3 +37,19 @@ def test_bad_user_file(tmp_path: Path) -> None:
     f.write_text("name,price\nx,1\n")
     with pytest.raises(ConfigError, match="`id` column"):
         load_catalogue(f)
+
+
+def test_layer_counts_are_counts_or_task_estimates(tmp_path: Path) -> None:
+    """Counted models keep their count; the others get their task's median, marked as an
+    estimate; a count that is not a positive integer names the model."""
+    cat = load_catalogue()
+    assert cat.models["efficientdet_lite0_320"].layers == 182  # effdet, heads run per level
+    yolov7 = cat.models["yolov7_640"]
+    counted = sorted(m.layers for m in cat.models.values() if m.layers and m.task == yolov7.task)
+    assert yolov7.layers is None and yolov7.layers_estimate == counted[(len(counted) - 1) // 2]
+    f = tmp_path / "mine.csv"
+    f.write_text("id,task,params_m,gmacs,layers\nmy-net,detection,3,4,12.5\n")
+    with pytest.raises(ConfigError, match=r"my-net.*layers"):
+        load_catalogue(f)
+    f.write_text("id,task,params_m,gmacs,layers\nmy-net,detection,3,4,40\n")
+    assert load_catalogue(f).models["my-net"].layers == 40

@@ -122,8 +122,8 @@ def test_catalogue_hailo_batch_gap_is_context_switching() -> None:
     well above batch-1) and a small plain classifier not (the two equal), as the zoo publishes."""
     p = CAL.params[("hailo-8l", "throughput")]
     assert p.context is not None
-    big = CostProfile("yolov8m", 39.5, 25.9, 640 * 640)
-    small = CostProfile("squeezenet", 0.35, 1.2, 224 * 224)
+    big = CostProfile("yolov8m", 39.5, 25.9, 640 * 640, layers=84)
+    small = CostProfile("squeezenet", 0.35, 1.2, 224 * 224, layers=26)
     hw = CAT.hardware["hailo-8l"]
     fps = {
         (m.name, b): 1000 / latency_ms(hw, m, "int8", p, f"throughput_fps@b{b}")

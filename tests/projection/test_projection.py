@@ -14,7 +14,7 @@ from edgeplan.catalogue.load import Published
 from edgeplan.errors import ConfigError
 from edgeplan.projection.calibrate import Sample, calibrate, fit
 from edgeplan.projection.device import DeviceParams, latency_ms
-from edgeplan.projection.profile import CostProfile
+from edgeplan.projection.profile import CostProfile, from_facts
 from edgeplan.projection.project import prior_params, project
 
 CAT = load_catalogue()
@@ -48,6 +48,35 @@ def test_more_macs_never_projects_faster(g1: float, g2: float, device: str, prec
     a = project(prof(lo), device, precision, CAL, CAT).latency_ms
     b = project(prof(hi), device, precision, CAL, CAT).latency_ms
     assert a <= b + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 400),
+    st.integers(1, 400),
+    st.sampled_from([*DEVICES, "hailo-8l", "coral-devboard"]),
+    st.sampled_from(["int8", "fp16"]),
+)
+def test_more_layers_never_projects_faster(l1: int, l2: int, device: str, precision: str) -> None:
+    """A layer costs a fixed time, and on a context-switching NPU makes a split no less likely:
+    the same MACs in more layers are never projected faster."""
+    lo, hi = sorted((l1, l2))
+    a = project(replace(prof(2.0), layers=lo), device, precision, CAL, CAT).latency_ms
+    b = project(replace(prof(2.0), layers=hi), device, precision, CAL, CAT).latency_ms
+    assert a <= b + 1e-9
+
+
+def test_many_layer_models_split_into_contexts_on_hailo() -> None:
+    """The Hailo zoo's batch-1 vs batch-8 FPS show EfficientDet-Lite0 (182 layers, 0.97 GMACs)
+    split into contexts on the Hailo-8 and MobileNet v2 (53 layers) not; the fitted split
+    share must say the same from layers and MACs alone."""
+    ctx = CAL.params[("hailo-8", "throughput")].context
+    assert ctx is not None and ctx.layer_weight >= 0
+    share = {
+        m: ctx.split_share(from_facts(CAT.models[m]))  # type: ignore[arg-type]
+        for m in ("efficientdet_lite0_320", "mobilenet_v2_1.0_224")
+    }
+    assert share["efficientdet_lite0_320"] > 0.5 > share["mobilenet_v2_1.0_224"], share
 
 
 @settings(max_examples=40, deadline=None)
@@ -116,9 +145,13 @@ def test_qualcomm_chipsets_are_calibrated_on_their_published_rows() -> None:
 def test_fastestdet_on_coral_refuses_fp32_and_projects_int8(fastestdet: Path) -> None:
     from edgeplan.models import open_model
     from edgeplan.models.analysis import analyse
+    from edgeplan.projection.kernels import WEIGHTED, kernel_mix
     from edgeplan.projection.profile import from_analysis
 
-    p = from_analysis("FastestDet", analyse(open_model(fastestdet)))
+    a = analyse(open_model(fastestdet))
+    p = from_analysis("FastestDet", a)
+    mix = kernel_mix(a.ops)  # its weighted layers are its conv, depthwise, pointwise, gemm ops
+    assert p.layers == sum(mix[k]["count"] for k in WEIGHTED if k in mix) and p.layers > 40
     fp32 = project(p, "coral-usb", "fp32", CAL, CAT)
     assert not fp32.deployable and "int8" in fp32.reason
     int8 = project(p, "coral-usb", "int8", CAL, CAT)

@@ -2,7 +2,8 @@
 
 import csv
 import difflib
-from dataclasses import dataclass, field
+import statistics
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -52,6 +53,8 @@ class ModelFacts:
     map50_95: float | None
     source: str
     kernels: frozenset[str] = frozenset()  # kernel tags (projection/kernels.py TAGGED)
+    layers: int | None = None  # weighted layers run per inference (conv + fully connected)
+    layers_estimate: int | None = None  # when `layers` is not known: its task's median count
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,15 @@ def _model(r: dict[str, str]) -> ModelFacts:
         map50_95=_f(r.get("map50_95")),
         source=r.get("source", "user file"),
         kernels=_kernel_tags(r),
+        layers=_layers(r),
     )
+
+
+def _layers(r: dict[str, str]) -> int | None:
+    n = _f(r.get("layers"))
+    if n is not None and (n < 1 or n != int(n)):
+        raise ConfigError(f"catalogue model {r.get('id')!r}: layers: {n} is not a count >= 1")
+    return int(n) if n is not None else None
 
 
 def _kernel_tags(r: dict[str, str]) -> frozenset[str]:
@@ -237,7 +248,24 @@ def load_catalogue(user_file: Path | None = None) -> Catalogue:
                     {**_row_of(models.get(r["id"])), **{k: v for k, v in r.items() if v}}
                 )
         origin.append(f"overrides from {user_file}")
-    return Catalogue(hw, models, pub, prices, rules, origin)
+    return Catalogue(hw, _with_layer_estimates(models), pub, prices, rules, origin)
+
+
+def _with_layer_estimates(models: dict[str, ModelFacts]) -> dict[str, ModelFacts]:
+    """Models without a counted layer count get the median count of the counted models of the
+    same task (of all counted models when their task has none), marked as an estimate."""
+    counted = [m for m in models.values() if m.layers]
+    if not counted:
+        return models
+    every = statistics.median_low([m.layers or 0 for m in counted])
+    by_task = {
+        t: statistics.median_low([m.layers or 0 for m in counted if m.task == t])
+        for t in {m.task for m in counted}
+    }
+    return {
+        k: m if m.layers else replace(m, layers_estimate=by_task.get(m.task, every))
+        for k, m in models.items()
+    }
 
 
 def _row_of(obj: object) -> dict[str, str]:

@@ -82,6 +82,8 @@ def project(
         "params_m": round(profile.params_m, 4),
         "kernel_tags": sorted(profile.kernels),
         "kernel_mix": mix,
+        "layers": profile.layers,
+        "layers_source": _layers_source(model, cat, mix),
         "source": profile.source,
     }
     results = []
@@ -97,18 +99,35 @@ def project(
         console.print(f"wrote {json_out}")
 
 
+def _layers_source(model: str, cat, mix: dict | None) -> str:
+    """Where the layer count comes from: the graph, the catalogue's count, or its estimate."""
+    if mix is not None:
+        return "counted in the graph (conv, depthwise, pointwise, gemm ops)"
+    m = cat.models.get(model)
+    if m is not None and m.layers:
+        return "catalogue (counted from the architecture definition)"
+    return "estimated: the median count of the catalogue's models of its task"
+
+
 def _kernel_line(name: str, facts: dict) -> str:
-    """One line: the model's kernels by MACs (from its graph), or its catalogue tags."""
+    """One line: the model's kernels by MACs (from its graph), or its catalogue tags, and its
+    weighted layers (what a per-layer cost and a context split count)."""
     tags = ", ".join(facts["kernel_tags"]) or "none"
     mix = facts["kernel_mix"]
+    layers = f"; {facts['layers']} weighted layers ({facts['layers_source']})"
     if not mix:
-        return f"{name}: {facts['gmacs']:g} GMACs; kernel tags (catalogue): {tags}"
+        return f"{name}: {facts['gmacs']:g} GMACs; kernel tags (catalogue): {tags}" + layers
     parts = [
         f"{k} {v['macs'] / 1e6:.1f} MMACs ({v['count']} ops)"
         for k, v in sorted(mix.items(), key=lambda kv: -kv[1]["macs"])
         if v["macs"]
     ]
-    return f"{name}: {facts['gmacs']:g} GMACs in " + "; ".join(parts) + f"; kernel tags: {tags}"
+    return (
+        f"{name}: {facts['gmacs']:g} GMACs in "
+        + "; ".join(parts)
+        + f"; kernel tags: {tags}"
+        + layers
+    )
 
 
 def _profile(model: str, cat, cal):

@@ -13,6 +13,7 @@ from edgeplan.catalogue.load import Catalogue, Hardware, Published
 from edgeplan.projection.device import (
     CONTEXT_SHARPNESS,
     PRECISIONS,
+    REFERENCE_LAYERS,
     Context,
     DeviceParams,
     ape,
@@ -39,6 +40,8 @@ OVERHEAD_PRIOR_SHARE = 0.2  # the overhead prior, as a share of the fastest publ
 # metrics whose overhead keeps the default prior even on a CPU with one model
 HARNESS_MEAN_METRICS = {"latency_ms_mean", "latency_ms_p90_singlestream"}
 CONTEXT_SWITCH_PRIOR_MS = 3.0  # weak starting point for a context switch (fitted per device)
+CONTEXT_THRESHOLD_STARTS_GMACS = (0.3, 3.0, 30.0)  # extra starting points of the split fit
+LAYER_PRIOR_MS = 0.005  # weak starting point for one weighted layer's fixed cost (a dispatch)
 
 
 def segment_key(row: Published, cat: Catalogue) -> str:
@@ -150,53 +153,80 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
         [precs.index(s.row.precision) if s.row.precision in precs else 0 for s in samples]
     )
     mi = np.array([metrics.index(key(s.row)) for s in samples])
+    lay = np.array([float(s.profile.layers or 0) for s in samples])
     b0 = np.log([prior_b(hw, p) for p in precs])
     c0 = np.log(prior_c(hw))
     d0 = np.log(0.05)  # ms per input megapixel of activation traffic (weak prior)
+    e0 = np.log(LAYER_PRIOR_MS)
     one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
     fastest = float(np.min(y))
     share, a_pull = np.array([_overhead_prior(m, one_model) for m in metrics]).T
     a0 = np.log(np.maximum(fastest * share, 0.05))
     nb, nm = len(precs), len(metrics)
-    # context switching: ln threshold GMACs, ln switch ms, ln-GMAC shift per kernel tag
-    k0 = np.array([0.0, np.log(CONTEXT_SWITCH_PRIOR_MS), *[0.0] * len(TAGGED)] if ctx else [])
+    # context switching: ln threshold GMACs, ln switch ms, weight of ln(layers / reference),
+    # ln-GMAC shift per kernel tag
+    k0 = np.array([0.0, np.log(CONTEXT_SWITCH_PRIOR_MS), 0.0, *[0.0] * len(TAGGED)] if ctx else [])
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
+    rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
     per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
 
-    def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray]:
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, float, np.ndarray, np.ndarray]:
         return (
             np.exp(x[:nb]),
             float(np.exp(x[nb])),
             float(np.exp(x[nb + 1])),
-            np.exp(x[nb + 2 : nb + 2 + nm]),
-            x[nb + 2 + nm :],
+            float(np.exp(x[nb + 2])),
+            np.exp(x[nb + 3 : nb + 3 + nm]),
+            x[nb + 3 + nm :],
         )
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        b, c, d, a, k = unpack(x)
-        pred = a[mi] + b[pi] * g + c * mb + d * mpx
+        b, c, d, e, a, k = unpack(x)
+        pred = a[mi] + b[pi] * g + c * mb + d * mpx + e * lay
         if ctx:
-            z = CONTEXT_SHARPNESS * (np.log(g) - k[0] + tagm @ k[2:])
+            shift = tagm @ k[3:] + k[2] * rel_layers
+            z = CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)
             pred = pred + np.exp(k[1]) / (1 + np.exp(-z)) / per_batch
         prior = PRIOR_WEIGHT * np.concatenate(
             [
                 x[:nb] - b0,
-                [0.3 * (x[nb] - c0), 0.3 * (x[nb + 1] - d0)],
-                a_pull * (x[nb + 2 : nb + 2 + nm] - a0),
+                [0.3 * (x[nb] - c0), 0.3 * (x[nb + 1] - d0), 0.3 * (x[nb + 2] - e0)],
+                a_pull * (x[nb + 3 : nb + 3 + nm] - a0),
                 0.1 * (k - k0),
             ]
         )
         return np.concatenate([np.log(pred) - np.log(y), prior])
 
-    x0 = np.concatenate([b0, [c0, d0], a0, k0])
-    # robust loss: published sets hold outliers (CPU-fallback post-processing, mixed configs)
-    res = least_squares(residuals, x0, method="trf", loss="soft_l1", f_scale=0.25)
-    b, c, d, a, k = unpack(res.x)
+    x0 = np.concatenate([b0, [c0, d0, e0], a0, k0])
+    # robust loss: published sets hold outliers (CPU-fallback post-processing, mixed configs).
+    # The context split makes the fit non-convex: start from several split thresholds and keep
+    # the best optimum, so the answer does not hang on the starting point.
+    starts = [x0]
+    if ctx:
+        for thr in CONTEXT_THRESHOLD_STARTS_GMACS:
+            xs = x0.copy()
+            xs[nb + 3 + nm] = np.log(thr)
+            starts.append(xs)
+    # more layers never make a split less likely: the layer weight is bounded below by 0
+    lower = np.full(len(x0), -np.inf)
+    if ctx:
+        lower[nb + 3 + nm + 2] = 0.0
+        for xs in starts:
+            xs[nb + 3 + nm + 2] = 0.5  # strictly inside the bound
+    fits = [
+        least_squares(
+            residuals, xs, bounds=(lower, np.inf), method="trf", loss="soft_l1", f_scale=0.25
+        )
+        for xs in starts
+    ]
+    res = min(fits, key=lambda r: float(r.cost))
+    b, c, d, e, a, k = unpack(res.x)
     context = (
         Context(
             threshold_gmacs=float(np.exp(k[0])),
             switch_ms=float(np.exp(k[1])),
-            tag_shift=dict(zip(TAGGED, k[2:].tolist(), strict=True)),
+            tag_shift=dict(zip(TAGGED, k[3:].tolist(), strict=True)),
+            layer_weight=float(k[2]),
         )
         if ctx
         else None
@@ -205,6 +235,7 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
         b_ms_per_gmac=dict(zip(precs, b.tolist(), strict=True)),
         c_ms_per_mb=c,
         d_ms_per_mpx=d,
+        e_ms_per_layer=e,
         overhead_ms=dict(zip(metrics, a.tolist(), strict=True)),
         rows=len(samples),
         precisions_fitted=tuple(precs),

@@ -67,6 +67,7 @@ def prior_c(hw: Hardware) -> float:
 
 
 CONTEXT_SHARPNESS = 3.0  # how soft the split threshold is, in 1/ln units (fixed, not fitted)
+REFERENCE_LAYERS = 64.0  # the layer count the context threshold is stated at
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,14 @@ class Context:
     switch_ms: float
     tag_shift: dict[str, float] = field(default_factory=dict)  # ln-GMAC shift per kernel tag
     sharpness: float = CONTEXT_SHARPNESS
+    layer_weight: float = 0.0  # ln-GMAC shift per ln(layers / REFERENCE_LAYERS)
 
     def split_share(self, profile: CostProfile) -> float:
         """0..1: how surely the model needs more than one context."""
         z = math.log(max(profile.gmacs, 1e-6)) - math.log(self.threshold_gmacs)
         z += sum(self.tag_shift.get(t, 0.0) for t in profile.kernels)
+        if profile.layers:
+            z += self.layer_weight * math.log(profile.layers / REFERENCE_LAYERS)
         return 1.0 / (1.0 + math.exp(-self.sharpness * z))
 
     def ms(self, profile: CostProfile, batch: int) -> float:
@@ -109,6 +113,7 @@ class DeviceParams:
     overhead_ms: dict[str, float]
     rows: int
     d_ms_per_mpx: float = 0.0
+    e_ms_per_layer: float = 0.0  # per weighted layer run (dispatch, per-layer fixed cost)
     precisions_fitted: tuple[str, ...] = ()
     band_pct: float = 30.0  # from leave-one-model-out; a wide default before validation
     band_source: str = "assumed (not validated)"
@@ -136,7 +141,9 @@ def latency_ms(
     mb = streamed_mb(profile.weight_bytes(precision) / 1e6, p.weight_cache_mb)
     mpx = profile.input_pixels / 1e6
     ctx = p.context.ms(profile, batch_of(metric)) if p.context else 0.0
-    return a + p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx + ctx
+    per_layer = p.e_ms_per_layer * (profile.layers or 0)
+    compute = p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx
+    return a + compute + per_layer + ctx
 
 
 def streamed_mb(weight_mb: float, cache_mb: float) -> float:

@@ -66,6 +66,15 @@ def kernel_mix(ops: Iterable[OpStat]) -> dict[str, dict[str, int]]:
     return dict(out)
 
 
+WEIGHTED = ("conv", "depthwise", "pointwise", "gemm")  # classes that are one weighted layer each
+
+
+def weighted_layers(ops: Iterable[OpStat]) -> int:
+    """Convolution and fully-connected kernels in the graph: the layers a compiler schedules
+    (and, on a dataflow NPU, gives chip resources) one by one."""
+    return sum(kernel_of(op) in WEIGHTED for op in ops)
+
+
 def tags(ops: Iterable[OpStat]) -> frozenset[str]:
     """The tagged classes a model holds (one depthwise conv or attention product is enough:
     a compiler must place it, whatever its share of MACs)."""

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from edgeplan.catalogue.load import ModelFacts
 from edgeplan.models.analysis import StaticAnalysis
-from edgeplan.projection.kernels import tags
+from edgeplan.projection.kernels import tags, weighted_layers
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class CostProfile:
     ops: tuple[tuple[str, int], ...] = field(default=())  # (op type, MACs) in graph order
     source: str = "static analysis"
     kernels: frozenset[str] = frozenset()  # kernel tags it holds (projection/kernels.py)
+    layers: int | None = None  # weighted layers per inference; None when not known
 
     def weight_bytes(self, precision: str) -> float:
         return self.params_m * 1e6 * {"int8": 1, "fp16": 2}.get(precision, 4)
@@ -35,6 +36,7 @@ def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
         ops=tuple((o.op_type, o.macs) for o in a.ops),
         source="static analysis",
         kernels=tags(a.ops),
+        layers=weighted_layers(a.ops) or None,
     )
 
 
@@ -52,4 +54,5 @@ def from_facts(
         input_pixels=(m.input_h or 224) * (m.input_w or 224),
         source=source or f"model facts ({m.source.split(' ;')[0][:60]})",
         kernels=m.kernels,
+        layers=m.layers or m.layers_estimate,
     )

@@ -204,6 +204,7 @@ def project(
             notes.append(
                 f"likely compiled into several contexts on {device} (split share {share:.2f}, "
                 f"from {profile.gmacs:.2f} GMACs"
+                + (f", {profile.layers} weighted layers" if profile.layers else "")
                 + (
                     f" and its {', '.join(sorted(profile.kernels))} layers"
                     if profile.kernels

@@ -1,0 +1,281 @@
+"""Weighted layers per inference of catalogue models, counted from their architecture definitions.
+
+A layer here is one executed convolution or fully-connected kernel (Conv2d or Linear, depthwise
+included): what a compiler schedules as a separate weighted kernel, and what edgeplan's static
+analysis counts in an ONNX, TFLite or OpenVINO file (projection/kernels.py: conv, depthwise,
+pointwise, gemm). A head shared across pyramid levels counts once per level it runs on, as the
+device runs it. Attention's activation-by-activation products are not weighted layers (the
+`attention` kernel tag marks them).
+
+Each architecture is built from its public definition with random weights (nothing is
+downloaded) and run once at the catalogue input size with a hook on every Conv2d and Linear:
+torchvision, timm, ultralytics (`<name>.yaml`) and effdet (EfficientDet). The TF Object
+Detection API SSDs have no PyTorch definition; their count is their backbone's (built and
+counted) plus their published structure: 4 extra feature layers (1x1 + 3x3; SSDLite 1x1 +
+depthwise 3x3 + 1x1) and a box and a class predictor on each of 6 feature maps (SSDLite: depthwise
+3x3 + 1x1 each). Run in the PyTorch environment (`.venv-torch`, with torchvision, timm,
+ultralytics, effdet installed):
+
+    PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
+
+It prints a table and, with --json, writes {model_id: {layers, how}}, the figures committed to
+the catalogue's models.csv `layers` column."""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("PYTORCH_JIT", "0")  # effdet scripts torchvision's NMS at import
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # random weights only: never fetch
+
+
+def _tolerate_cpu_torch() -> None:
+    """torchvision wheels built for CUDA register meta kernels for C ops a CPU-only torch lacks;
+    skip those registrations (the counts only need the Python module definitions)."""
+    import torch.library
+
+    orig = torch.library.register_fake
+
+    def register_fake(name: Any, *a: Any, **k: Any) -> Callable[[Any], Any]:
+        def deco(fn: Any) -> Any:
+            try:
+                return orig(name, *a, **k)(fn)
+            except Exception:
+                return fn
+
+        return deco
+
+    torch.library.register_fake = register_fake  # type: ignore[assignment]
+
+
+def _tv(name: str, **kw: Any) -> Callable[[], Any]:
+    def build() -> Any:
+        from torchvision import models
+
+        return getattr(models, name)(weights=None, **kw)
+
+    return build
+
+
+def _tvdet(name: str, **kw: Any) -> Callable[[], Any]:
+    """A torchvision detector's backbone and head (the network; box decoding and NMS after it
+    are not weighted layers)."""
+
+    def build() -> Any:
+        from torch import nn
+        from torchvision.models import detection
+
+        det = getattr(detection, name)(weights=None, weights_backbone=None, **kw)
+
+        class Network(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.backbone, self.head = det.backbone, det.head
+
+            def forward(self, x: Any) -> Any:
+                return self.head(list(self.backbone(x).values()))
+
+        return Network()
+
+    return build
+
+
+def _timm(name: str) -> Callable[[], Any]:
+    def build() -> Any:
+        import timm
+
+        return timm.create_model(name, pretrained=False)
+
+    return build
+
+
+def _yolo(yaml: str) -> Callable[[], Any]:
+    def build() -> Any:
+        from ultralytics import YOLO
+
+        return YOLO(yaml).model
+
+    return build
+
+
+def _effdet(name: str) -> Callable[[], Any]:
+    def build() -> Any:
+        from effdet import create_model
+
+        return create_model(name, pretrained=False, pretrained_backbone=False)
+
+    return build
+
+
+# catalogue id -> (builder, input side, note)
+MODELS: dict[str, tuple[Callable[[], Any], int, str]] = {
+    "mobilenet_v1_1.0_224": (_timm("mobilenetv1_100"), 224, "timm mobilenetv1_100"),
+    "mobilenet_v1_0.25_128": (
+        _timm("mobilenetv1_100"),
+        128,
+        "timm mobilenetv1_100 (width does not change the layer count)",
+    ),
+    "mobilenet_v2_1.0_224": (_tv("mobilenet_v2"), 224, "torchvision mobilenet_v2"),
+    "mobilenet_v3_small_224": (_tv("mobilenet_v3_small"), 224, "torchvision"),
+    "mobilenet_v3_small_minimalistic_224": (
+        _timm("tf_mobilenetv3_small_minimal_100"),
+        224,
+        "timm",
+    ),
+    "mobilenet_v3_large_224": (_tv("mobilenet_v3_large"), 224, "torchvision"),
+    "efficientnet_b0_224": (_tv("efficientnet_b0"), 224, "torchvision"),
+    "efficientnet_lite0_224": (_timm("efficientnet_lite0"), 224, "timm"),
+    "efficientnet_lite1_240": (_timm("tf_efficientnet_lite1"), 240, "timm"),
+    "efficientnet_lite2_260": (_timm("tf_efficientnet_lite2"), 260, "timm"),
+    "efficientnet_lite4_300": (_timm("tf_efficientnet_lite4"), 300, "timm"),
+    "efficientnet_edgetpu_s_224": (_timm("efficientnet_es"), 224, "timm efficientnet_es"),
+    "efficientnet_edgetpu_m_240": (_timm("efficientnet_em"), 240, "timm efficientnet_em"),
+    "efficientnet_edgetpu_l_300": (_timm("efficientnet_el"), 300, "timm efficientnet_el"),
+    "efficientnet_s_224": (_timm("efficientnet_es"), 224, "EfficientNet-EdgeTPU-S (timm)"),
+    "efficientnet_m_240": (_timm("efficientnet_em"), 240, "EfficientNet-EdgeTPU-M (timm)"),
+    "efficientnet_l_300": (_timm("efficientnet_el"), 300, "EfficientNet-EdgeTPU-L (timm)"),
+    "mobilevit_xxs_256": (_timm("mobilevit_xxs"), 256, "timm"),
+    "mobilevit_xs_256": (_timm("mobilevit_xs"), 256, "timm"),
+    "mobilevit_s_256": (_timm("mobilevit_s"), 256, "timm"),
+    "convnext_tiny_224": (_tv("convnext_tiny"), 224, "torchvision"),
+    "resnet18_224": (_tv("resnet18"), 224, "torchvision"),
+    "resnet50_224": (_tv("resnet50"), 224, "torchvision"),
+    "resnet50_v1_224": (_tv("resnet50"), 224, "torchvision resnet50 (v1 layer structure)"),
+    "resnet50_v1_299": (_tv("resnet50"), 299, "torchvision resnet50 (v1 layer structure)"),
+    "resnet50_v2_299": (_timm("resnetv2_50"), 299, "timm resnetv2_50 (pre-activation)"),
+    "resnet152_v2_299": (_tv("resnet152"), 299, "torchvision resnet152 (same layers as v2)"),
+    "squeezenet1_1_224": (_tv("squeezenet1_1"), 224, "torchvision"),
+    "squeezenet1_0_224": (_tv("squeezenet1_0"), 224, "torchvision"),
+    "inception_v1_224": (
+        _tv("googlenet", aux_logits=False, init_weights=False),
+        224,
+        "torchvision googlenet",
+    ),
+    "inception_v3_224": (
+        _tv("inception_v3", aux_logits=False, init_weights=False),
+        224,
+        "torchvision",
+    ),
+    "inception_v3_299": (
+        _tv("inception_v3", aux_logits=False, init_weights=False),
+        299,
+        "torchvision",
+    ),
+    "inception_v4_299": (_timm("inception_v4"), 299, "timm"),
+    "inception_resnet_v2_299": (_timm("inception_resnet_v2"), 299, "timm"),
+    "vgg16_224": (_tv("vgg16"), 224, "torchvision"),
+    "vgg19_224": (_tv("vgg19"), 224, "torchvision"),
+    "regnetx_800mf_224": (_tv("regnet_x_800mf"), 224, "torchvision"),
+    "vit_tiny_224": (_timm("vit_tiny_patch16_224"), 224, "timm vit_tiny_patch16_224"),
+    "yolo11n_cls_224": (_yolo("yolo11n-cls.yaml"), 224, "ultralytics yolo11n-cls.yaml"),
+    "ssdlite_mobilenet_v3_large_320": (
+        _tvdet("ssdlite320_mobilenet_v3_large"),
+        320,
+        "torchvision",
+    ),
+    "ssd300_vgg16_bn_300": (
+        _tvdet("ssd300_vgg16"),
+        300,
+        "torchvision ssd300_vgg16 (BN adds no weighted layer)",
+    ),
+    "retinanet_resnext50_800": (
+        _tvdet("retinanet_resnet50_fpn"),
+        800,
+        "torchvision retinanet_resnet50_fpn (ResNeXt-50 has ResNet-50's layers)",
+    ),
+    "efficientdet_lite0_320": (_effdet("tf_efficientdet_lite0"), 320, "effdet"),
+    "efficientdet_lite1_384": (_effdet("tf_efficientdet_lite1"), 384, "effdet"),
+    "efficientdet_lite2_448": (_effdet("tf_efficientdet_lite2"), 448, "effdet"),
+    "efficientdet_lite3_512": (_effdet("tf_efficientdet_lite3"), 512, "effdet"),
+    "efficientdet_lite4_640": (_effdet("tf_efficientdet_lite4"), 640, "effdet"),
+    "efficientdet_d0_512": (_effdet("tf_efficientdet_d0"), 512, "effdet"),
+}
+for _y in ("yolov8n", "yolov8s", "yolov8m", "yolov8l", "yolov8x", "yolo11n", "yolo11s",
+           "yolo11m", "yolo11l", "yolo11x", "yolo26n"):  # fmt: skip
+    MODELS[f"{_y}_640"] = (_yolo(f"{_y}.yaml"), 640, f"ultralytics {_y}.yaml")
+for _side in (320, 640, 1280):
+    MODELS[f"yolov10n_{_side}"] = (_yolo("yolov10n.yaml"), _side, "ultralytics yolov10n.yaml")
+
+# TF Object Detection API SSDs: backbone id -> (extra layers, predictor layers per feature map)
+SSD_EXTRA, SSD_HEAD = 4 * 2, 6 * 2  # 4 x (1x1 + 3x3); box + class conv on 6 maps
+SSDLITE_EXTRA, SSDLITE_HEAD = 4 * 3, 6 * 2 * 2  # 1x1 + dw3x3 + 1x1; (dw3x3 + 1x1) x 2 x 6
+SSD_TF: dict[str, tuple[str, int, int, str]] = {
+    "ssd_mobilenet_v1_300": ("mobilenet_v1_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
+    "ssd_mobilenet_v1_224": ("mobilenet_v1_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
+    "ssd_mobilenet_v1_0.75_300": ("mobilenet_v1_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
+    "ssd_mobilenet_v2_300": ("mobilenet_v2_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
+    "ssd_mobilenet_v2_320": ("mobilenet_v2_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
+    "ssd_mobilenet_v2_224": ("mobilenet_v2_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
+    "ssdlite_mobilenet_v2_300": ("mobilenet_v2_1.0_224", SSDLITE_EXTRA, SSDLITE_HEAD, "SSDLite"),
+}
+
+
+def _training_only(model: Any) -> set[str]:
+    """Modules an exported model drops: an end-to-end YOLO head (v10, 26) runs its one-to-many
+    branch (cv2, cv3) in eval mode too, but only the one-to-one branch reaches the outputs, so
+    export removes the other."""
+    heads = [n for n, m in model.named_modules() if hasattr(m, "one2one_cv2")]
+    return {p for p in heads for p in (f"{p}.cv2", f"{p}.cv3")}
+
+
+def executed_layers(model: Any, side: int) -> int:
+    """Conv2d and Linear kernels run by one forward pass at side x side (eval mode), less those
+    only training uses."""
+    import torch
+    from torch import nn
+
+    count = [0]
+
+    def hook(*_: Any) -> None:
+        count[0] += 1
+
+    model.eval()
+    dropped = _training_only(model)
+    handles = [
+        m.register_forward_hook(hook)
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv2d | nn.Linear)
+        and not any(name == d or name.startswith(d + ".") for d in dropped)
+    ]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, side, side))
+    for h in handles:
+        h.remove()
+    return count[0]
+
+
+def count_all() -> dict[str, dict[str, Any]]:
+    _tolerate_cpu_torch()
+    out: dict[str, dict[str, Any]] = {}
+    for mid, (build, side, note) in MODELS.items():
+        out[mid] = {"layers": executed_layers(build(), side), "how": f"{note} @{side}"}
+    for mid, (backbone, extra, head, kind) in SSD_TF.items():
+        # the backbone without its classifier: its layers less the final fully-connected one
+        base = out[backbone]["layers"] - 1
+        out[mid] = {
+            "layers": base + extra + head,
+            "how": f"TF OD API {kind}: {backbone} backbone ({base}) + {extra} extra + {head} "
+            "predictor layers",
+        }
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", help="write {model_id: {layers, how}} here")
+    args = ap.parse_args()
+    counts = count_all()
+    print(f"{'model':36s} {'layers':>6s}  how")
+    for mid, row in sorted(counts.items()):
+        print(f"{mid:36s} {row['layers']:>6d}  {row['how']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(counts, f, indent=1, sort_keys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
