@@ -198,6 +198,17 @@ for _y in ("yolov8n", "yolov8s", "yolov8m", "yolov8l", "yolov8x", "yolo11n", "yo
     MODELS[f"{_y}_640"] = (_yolo(f"{_y}.yaml"), 640, f"ultralytics {_y}.yaml")
 for _side in (320, 640, 1280):
     MODELS[f"yolov10n_{_side}"] = (_yolo("yolov10n.yaml"), _side, "ultralytics yolov10n.yaml")
+MODELS["yolov6n_640"] = (
+    _yolo("yolov6n.yaml"),
+    640,
+    "ultralytics yolov6n.yaml (the YOLOv6 3.0 layout with RepVGG blocks as the single 3x3 "
+    "convolutions they fuse into for deployment)",
+)
+# The original, anchor-based YOLOv5: ultralytics' YOLOv5u keeps its backbone and neck and swaps
+# the head; its backbone and neck are counted and the original head (one 1x1 output convolution
+# per level, 3 levels) added.
+YOLOV5_HEAD = 3
+YOLOV5 = {f"yolov5{s}_640": f"yolov5{s}u.yaml" for s in "nsmlx"}
 
 # TF Object Detection API SSDs: backbone id -> (extra layers, predictor layers per feature map)
 SSD_EXTRA, SSD_HEAD = 4 * 2, 6 * 2  # 4 x (1x1 + 3x3); box + class conv on 6 maps
@@ -221,9 +232,9 @@ def _training_only(model: Any) -> set[str]:
     return {p for p in heads for p in (f"{p}.cv2", f"{p}.cv3")}
 
 
-def executed_layers(model: Any, side: int) -> int:
+def executed_layers(model: Any, side: int, skip: set[str] | None = None) -> int:
     """Conv2d and Linear kernels run by one forward pass at side x side (eval mode), less those
-    only training uses."""
+    only training uses and those under the `skip` modules."""
     import torch
     from torch import nn
 
@@ -233,7 +244,7 @@ def executed_layers(model: Any, side: int) -> int:
         count[0] += 1
 
     model.eval()
-    dropped = _training_only(model)
+    dropped = _training_only(model) | (skip or set())
     handles = [
         m.register_forward_hook(hook)
         for name, m in model.named_modules()
@@ -252,6 +263,15 @@ def count_all() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for mid, (build, side, note) in MODELS.items():
         out[mid] = {"layers": executed_layers(build(), side), "how": f"{note} @{side}"}
+    for mid, yaml in YOLOV5.items():
+        model = _yolo(yaml)()
+        detect = {n for n, m in model.named_modules() if type(m).__name__ == "Detect"}
+        body = executed_layers(model, 640, skip=detect)
+        out[mid] = {
+            "layers": body + YOLOV5_HEAD,
+            "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body}) + "
+            f"{YOLOV5_HEAD} output convolutions",
+        }
     for mid, (backbone, extra, head, kind) in SSD_TF.items():
         # the backbone without its classifier: its layers less the final fully-connected one
         base = out[backbone]["layers"] - 1
