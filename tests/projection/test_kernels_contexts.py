@@ -209,3 +209,32 @@ def test_one_model_cpu_does_not_charge_a_tiny_model_the_big_ones_time() -> None:
     assert tiny.latency_ms is not None and big.latency_ms is not None
     assert tiny.latency_ms < 0.03 * big.latency_ms
     assert 150 < big.latency_ms < 700  # published: 179 (OpenVINO) to 1012 ms (PyTorch)
+
+
+def test_a_projection_unsure_of_its_context_split_gets_its_own_band() -> None:
+    """Mondrian bands: on a context-switching NPU, a model whose split share is neither near 0
+    nor near 1 is judged by the held-out errors of projections as unsure as it, and says so;
+    a model surely in one context keeps the device's band."""
+    from edgeplan.projection.calibrate import SPLIT_UNSURE, stratum
+    from edgeplan.projection.project import project
+
+    ctx = CAL.params[("hailo-8l", "throughput")].context
+    assert ctx is not None
+    lo, hi = 0.01, 400.0  # bisect the GMACs (64 layers) to a split share of one half
+    for _ in range(60):
+        mid = (lo * hi) ** 0.5
+        share = ctx.split_share(CostProfile("probe", mid, 5.0, 224 * 224, layers=64))
+        lo, hi = (mid, hi) if share < 0.5 else (lo, mid)
+    unsure = CostProfile("unsure", lo, 5.0, 224 * 224, layers=64)
+    assert SPLIT_UNSURE[0] < ctx.split_share(unsure) < SPLIT_UNSURE[1]
+    cls = stratum(ctx, unsure)
+    assert cls and any(h.stratum == cls for h in CAL.held)
+    pr = project(unsure, "hailo-8l", "int8", CAL, CAT)
+    assert cls in pr.calibration and pr.band_pct == pytest.approx(
+        round(CAL.band("hailo-8l", cls=cls)[0], 1)
+    )
+    sure = CostProfile("sure", 0.05, 1.0, 224 * 224, layers=20)
+    assert stratum(ctx, sure) == ""
+    assert project(sure, "hailo-8l", "int8", CAL, CAT).band_pct == pytest.approx(
+        round(CAL.params[("hailo-8l", "throughput")].band_pct, 1)
+    )

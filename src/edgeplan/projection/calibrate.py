@@ -267,14 +267,29 @@ def device_family(segment: str) -> str:
     return f"{head}:{seg}" if seg else head
 
 
+SPLIT_UNSURE = (0.1, 0.9)  # split shares between these: the model is unsure of the contexts
+
+
+def stratum(context: Context | None, profile: CostProfile) -> str:
+    """The Mondrian class of a projection: on a context-switching NPU, whether the model is sure
+    how the network is compiled (split share near 0 or 1) or not. Each class gets its own band,
+    so a sure projection is not widened by the unsure ones, nor an unsure one narrowed."""
+    if context is None:
+        return ""
+    lo, hi = SPLIT_UNSURE
+    return "context split unsure" if lo < context.split_share(profile) < hi else ""
+
+
 @dataclass(frozen=True)
 class Held:
-    """One leave-one-model-out prediction: log(projected / published), and its APE."""
+    """One leave-one-model-out prediction: log(projected / published), its APE and its Mondrian
+    class (`stratum`)."""
 
     segment: str
     model: str
     log_ratio: float
     ape: float
+    stratum: str = ""
 
 
 @dataclass
@@ -288,28 +303,33 @@ class Calibration:
     not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     estimated_gmacs: dict[str, float] = field(default_factory=dict)
 
-    def _pool(self, segment: str, exclude_model: str | None = None) -> tuple[list[float], str]:
-        """Held-out |log errors| for a device's band: its own when it has MIN_POOL, else its
-        family's, else every device's; without the model being judged (jackknife)."""
-        own = [abs(h.log_ratio) for h in self.held if h.segment == segment
-               and h.model != exclude_model]  # fmt: skip
+    def _pool(
+        self, segment: str, exclude_model: str | None = None, cls: str = ""
+    ) -> tuple[list[float], str]:
+        """Held-out |log errors| of the same Mondrian class for a device's band: its own when it
+        has MIN_POOL, else its family's, else every device's; without the model being judged
+        (jackknife)."""
+        same = [h for h in self.held if h.stratum == cls and h.model != exclude_model]
+        own = [abs(h.log_ratio) for h in same if h.segment == segment]
         if len(own) >= MIN_POOL:
             return own, "this device's"
         fam = device_family(segment)
-        pool = [abs(h.log_ratio) for h in self.held
-                if device_family(h.segment) == fam and h.model != exclude_model]  # fmt: skip
+        pool = [abs(h.log_ratio) for h in same if device_family(h.segment) == fam]
         if len(pool) >= MIN_POOL:
             return pool, f"its family's ({fam})"
-        return [abs(h.log_ratio) for h in self.held if h.model != exclude_model], "all devices'"
+        return [abs(h.log_ratio) for h in same], "all devices'"
 
-    def band(self, segment: str, exclude_model: str | None = None) -> tuple[float, str]:
+    def band(
+        self, segment: str, exclude_model: str | None = None, cls: str = ""
+    ) -> tuple[float, str]:
         """(half-width %, where it comes from): projected x/÷ (1 + band) holds the published
-        figure with BAND_LEVEL probability, by the held-out errors."""
-        pool, how = self._pool(segment, exclude_model)
+        figure with BAND_LEVEL probability, by the held-out errors of its class (`stratum`)."""
+        pool, how = self._pool(segment, exclude_model, cls)
         if not pool:
             return 60.0, "no held-out errors: assumed"
         q = conformal_quantile(pool, BAND_LEVEL)
-        return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors ({len(pool)})"
+        of = f" ({cls})" if cls else ""
+        return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
 
     def coverage(self, segment: str | None = None) -> tuple[float, float, int]:
         """(% of held-out predictions inside their band, median band %, n), each band built
@@ -319,7 +339,7 @@ class Calibration:
             return float("nan"), float("nan"), 0
         inside, widths = 0, []
         for h in rows:
-            band, _ = self.band(h.segment, exclude_model=h.model)
+            band, _ = self.band(h.segment, exclude_model=h.model, cls=h.stratum)
             widths.append(band)
             inside += abs(h.log_ratio) <= np.log1p(band / 100) + 1e-12
         return inside / len(rows) * 100, float(np.median(widths)), len(rows)
@@ -404,7 +424,8 @@ def calibrate(
                     r = np.log(pred / value) if pred > 0 and value > 0 else 0.0
                     if s.row.metric == "throughput_fps":
                         r = -r
-                    cal.held.append(Held(key[0], m, float(r), ape(pred, value)))
+                    cls = stratum(p.context, s.profile)
+                    cal.held.append(Held(key[0], m, float(r), ape(pred, value), cls))
         for key, p in cal.params.items():
             p.band_pct, p.band_source = cal.band(key[0])
     cal.estimated_gmacs = _estimate_missing_gmacs(cat, cal)

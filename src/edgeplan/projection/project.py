@@ -1,12 +1,12 @@
 """Project one model onto one device: latency with its band, throughput, power, deployability
 and the reason, with the calibration it used. Always `source: projected`."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from edgeplan.catalogue.load import Catalogue, Hardware
-from edgeplan.projection.calibrate import Calibration, segment_hardware
+from edgeplan.projection.calibrate import Calibration, segment_hardware, stratum
 from edgeplan.projection.device import PRECISIONS, DeviceParams, latency_ms, prior_b, prior_c
 from edgeplan.projection.field import FIELD_METRIC
 from edgeplan.projection.profile import CostProfile
@@ -215,6 +215,10 @@ def project(
                 "Compiler's report says how many contexts it made"
             )
     band = p.band_pct
+    cls = stratum(ctx, profile)
+    if cls and cal.held:  # its own Mondrian class: a band from projections as unsure as it
+        band, src = cal.band(device, cls=cls)
+        p = replace(p, band_source=src)
     tput = 1000.0 / ms if ms > 0 else None
     power = hw.power_max_w
     power_src = "published max (at full load)" if power else "assumed kind default"
