@@ -215,7 +215,7 @@ def test_a_projection_unsure_of_its_context_split_gets_its_own_band() -> None:
     """Mondrian bands: on a context-switching NPU, a model whose split share is neither near 0
     nor near 1 is judged by the held-out errors of projections as unsure as it, and says so;
     a model surely in one context keeps the device's band."""
-    from edgeplan.projection.calibrate import SPLIT_UNSURE, stratum
+    from edgeplan.projection.bands import SPLIT_UNSURE, stratum
     from edgeplan.projection.project import project
 
     ctx = CAL.params[("hailo-8l", "throughput")].context

@@ -267,7 +267,7 @@ def test_bands_cover_their_held_out_figures() -> None:
 def test_conformal_quantile_covers_a_new_error_at_the_level() -> None:
     """The ceil((n + 1) * 0.8)-th smallest of n exchangeable errors bounds a new one with
     probability >= 0.8, even for small n (a plain 80% quantile undercovers there)."""
-    from edgeplan.projection.calibrate import MIN_POOL, conformal_quantile
+    from edgeplan.projection.bands import MIN_POOL, conformal_quantile
 
     assert conformal_quantile([3.0, 1.0, 2.0, 4.0], 0.8) == 4.0  # n = 4: the largest
     assert conformal_quantile([float(i) for i in range(1, 11)], 0.8) == 9.0

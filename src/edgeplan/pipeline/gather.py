@@ -15,7 +15,7 @@ from edgeplan.pipeline.gather_int8 import Held, accuracy_of, accuracy_under, gat
 from edgeplan.pipeline.measure import accuracy, cached_or_measure, host_records
 from edgeplan.pipeline.refs import ModelRef, resolve_data, resolve_model
 from edgeplan.progress import Progress
-from edgeplan.projection.calibrate import Calibration
+from edgeplan.projection.bands import Calibration
 from edgeplan.projection.profile import CostProfile, from_analysis, from_facts
 from edgeplan.projection.project import project
 from edgeplan.records.accuracy import (

@@ -15,7 +15,7 @@ from edgeplan.pipeline.points import (
 )
 from edgeplan.planning import PlanInputs
 from edgeplan.progress import Progress
-from edgeplan.projection.calibrate import Calibration
+from edgeplan.projection.bands import Calibration
 from edgeplan.records.store import RecordStore
 from edgeplan.spec.fleet import Fleet
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from edgeplan.catalogue.load import Catalogue, _published
 from edgeplan.errors import DataError
-from edgeplan.projection.calibrate import Calibration, metric_key, segment_key
+from edgeplan.projection.bands import Calibration
+from edgeplan.projection.calibrate import metric_key, segment_key
 from edgeplan.projection.device import to_metric
 from edgeplan.projection.profile import from_facts
 from edgeplan.projection.project import project

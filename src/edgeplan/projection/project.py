@@ -1,12 +1,13 @@
 """Project one model onto one device: latency with its band, throughput, power, deployability
 and the reason, with the calibration it used. Always `source: projected`."""
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from edgeplan.catalogue.load import Catalogue, Hardware
-from edgeplan.projection.calibrate import Calibration, segment_hardware, stratum
+from edgeplan.projection.bands import Calibration, stratum
+from edgeplan.projection.calibrate import segment_hardware
 from edgeplan.projection.device import PRECISIONS, DeviceParams, latency_ms, prior_b, prior_c
 from edgeplan.projection.field import FIELD_METRIC
 from edgeplan.projection.profile import CostProfile
@@ -214,11 +215,10 @@ def project(
                 f"switching, batch 8 ~{ctx.ms(profile, 8):.2f} ms; the Hailo Dataflow "
                 "Compiler's report says how many contexts it made"
             )
-    band = p.band_pct
+    band, band_source = p.band_pct, p.band_source
     cls = stratum(ctx, profile)
     if cls and cal.held:  # its own Mondrian class: a band from projections as unsure as it
-        band, src = cal.band(device, cls=cls)
-        p = replace(p, band_source=src)
+        band, band_source = cal.band(device, cls=cls)
     tput = 1000.0 / ms if ms > 0 else None
     power = hw.power_max_w
     power_src = "published max (at full load)" if power else "assumed kind default"
@@ -236,7 +236,7 @@ def project(
         throughput_fps=round(tput, 2) if tput else None,
         power_w=power,
         power_source=power_src,
-        calibration=how + f"; 80% band from {p.band_source}; profile from {profile.source}",
+        calibration=how + f"; 80% band from {band_source}; profile from {profile.source}",
         cpu_fallback_gmacs=fallback,
         notes=notes,
     )

@@ -1,0 +1,119 @@
+"""Error bands of projections: split-conformal quantiles of leave-one-model-out errors, pooled
+by device, then family, then all devices, and split into Mondrian classes where the device model
+knows it is unsure (a context split it cannot call). Also the container of a calibration's
+fitted parameters and held-out errors."""
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from edgeplan.projection.device import Context, DeviceParams
+from edgeplan.projection.profile import CostProfile
+
+if TYPE_CHECKING:
+    from edgeplan.projection.calibrate import Sample
+
+
+BAND_LEVEL = 0.80  # the band is the 80% interval of held-out errors
+# held-out errors a device needs before its band is its own (else its family's): the fewest for
+# which the split-conformal quantile, the ceil((n + 1) * level)-th smallest error, exists
+MIN_POOL = math.ceil(BAND_LEVEL / (1 - BAND_LEVEL) - 1e-9)
+
+
+def conformal_quantile(errors: Sequence[float], level: float) -> float:
+    """The split-conformal quantile of held-out errors: the ceil((n + 1) * level)-th smallest, so
+    that a new error falls at or below it with probability >= level (exchangeable errors); the
+    largest error when the pool is too small for that rank."""
+    ranked = sorted(errors)
+    k = math.ceil((len(ranked) + 1) * level - 1e-9)
+    return ranked[min(k, len(ranked)) - 1]
+
+
+def device_family(segment: str) -> str:
+    """Devices that share an architecture share error behaviour: hailo-8 and hailo-8l, the Coral
+    USB and Dev Board, the Jetsons; a board's CPU segment is its own family."""
+    device, _, seg = segment.partition(":")
+    head = device.split("-")[0].rstrip("0123456789") or device
+    return f"{head}:{seg}" if seg else head
+
+
+SPLIT_UNSURE = (0.1, 0.9)  # split shares between these: the model is unsure of the contexts
+
+
+def stratum(context: Context | None, profile: CostProfile) -> str:
+    """The Mondrian class of a projection: on a context-switching NPU, whether the model is sure
+    how the network is compiled (split share near 0 or 1) or not. Each class gets its own band,
+    so a sure projection is not widened by the unsure ones, nor an unsure one narrowed."""
+    if context is None:
+        return ""
+    lo, hi = SPLIT_UNSURE
+    return "context split unsure" if lo < context.split_share(profile) < hi else ""
+
+
+@dataclass(frozen=True)
+class Held:
+    """One leave-one-model-out prediction: log(projected / published), its APE and its Mondrian
+    class (`stratum`)."""
+
+    segment: str
+    model: str
+    log_ratio: float
+    ape: float
+    stratum: str = ""
+
+
+@dataclass
+class Calibration:
+    """Fitted parameters per (segment, family), the samples used, and validation errors."""
+
+    params: dict[tuple[str, str], DeviceParams] = field(default_factory=dict)
+    samples: dict[tuple[str, str], list["Sample"]] = field(default_factory=dict)
+    lomo_ape: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    held: list[Held] = field(default_factory=list)
+    not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    estimated_gmacs: dict[str, float] = field(default_factory=dict)
+
+    def _pool(
+        self, segment: str, exclude_model: str | None = None, cls: str = ""
+    ) -> tuple[list[float], str]:
+        """Held-out |log errors| of the same Mondrian class for a device's band: its own when it
+        has MIN_POOL, else its family's, else every device's; without the model being judged
+        (jackknife)."""
+        same = [h for h in self.held if h.stratum == cls and h.model != exclude_model]
+        own = [abs(h.log_ratio) for h in same if h.segment == segment]
+        if len(own) >= MIN_POOL:
+            return own, "this device's"
+        fam = device_family(segment)
+        pool = [abs(h.log_ratio) for h in same if device_family(h.segment) == fam]
+        if len(pool) >= MIN_POOL:
+            return pool, f"its family's ({fam})"
+        return [abs(h.log_ratio) for h in same], "all devices'"
+
+    def band(
+        self, segment: str, exclude_model: str | None = None, cls: str = ""
+    ) -> tuple[float, str]:
+        """(half-width %, where it comes from): projected x/÷ (1 + band) holds the published
+        figure with BAND_LEVEL probability, by the held-out errors of its class (`stratum`)."""
+        pool, how = self._pool(segment, exclude_model, cls)
+        if not pool:
+            return 60.0, "no held-out errors: assumed"
+        q = conformal_quantile(pool, BAND_LEVEL)
+        of = f" ({cls})" if cls else ""
+        return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
+
+    def coverage(self, segment: str | None = None) -> tuple[float, float, int]:
+        """(% of held-out predictions inside their band, median band %, n), each band built
+        without the model it judges."""
+        rows = [h for h in self.held if segment is None or h.segment == segment]
+        if not rows:
+            return float("nan"), float("nan"), 0
+        inside, widths = 0, []
+        for h in rows:
+            band, _ = self.band(h.segment, exclude_model=h.model, cls=h.stratum)
+            widths.append(band)
+            inside += abs(h.log_ratio) <= np.log1p(band / 100) + 1e-12
+        return inside / len(rows) * 100, float(np.median(widths)), len(rows)
