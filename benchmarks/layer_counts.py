@@ -18,8 +18,9 @@ ultralytics, effdet installed):
 
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
-It prints a table and, with --json, writes {model_id: {layers, how}}, the figures committed to
-the catalogue's models.csv `layers` column."""
+It prints a table and, with --json, writes {model_id: {layers, gmacs, params_m, how}}: the
+figures committed to the catalogue's models.csv `layers` column (and the MACs and parameters
+of models that publish none, such as MLPerf's RetinaNet)."""
 
 import argparse
 import json
@@ -81,6 +82,31 @@ def _tvdet(name: str, **kw: Any) -> Callable[[], Any]:
         return Network()
 
     return build
+
+
+def _mlperf_retinanet() -> Any:
+    """MLPerf Inference's RetinaNet as its reference builds it (`retinanet_from_backbone(
+    'resnext50_32x4d', num_classes=264)`): ResNeXt-50 32x4d, FPN on C3-C5 with P6/P7 from
+    P5's 256 channels, 9 anchors per place, the OpenImages MLPerf subset's 264 classes."""
+    from torch import nn
+    from torchvision.models import resnext50_32x4d
+    from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+    from torchvision.models.detection.retinanet import RetinaNetHead
+    from torchvision.ops.feature_pyramid_network import LastLevelP6P7
+
+    fpn = _resnet_fpn_extractor(
+        resnext50_32x4d(weights=None), 3, [2, 3, 4], LastLevelP6P7(256, 256)
+    )
+
+    class Network(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone, self.head = fpn, RetinaNetHead(256, 9, 264)
+
+        def forward(self, x: Any) -> Any:
+            return self.head(list(self.backbone(x).values()))
+
+    return Network()
 
 
 def _timm(name: str) -> Callable[[], Any]:
@@ -182,9 +208,9 @@ MODELS: dict[str, tuple[Callable[[], Any], int, str]] = {
         "torchvision ssd300_vgg16 (BN adds no weighted layer)",
     ),
     "retinanet_resnext50_800": (
-        _tvdet("retinanet_resnet50_fpn"),
+        _mlperf_retinanet,
         800,
-        "torchvision retinanet_resnet50_fpn (ResNeXt-50 has ResNet-50's layers)",
+        "MLPerf RetinaNet: torchvision resnext50_32x4d FPN (P3-P7), RetinaNet head, 264 classes",
     ),
     "efficientdet_lite0_320": (_effdet("tf_efficientdet_lite0"), 320, "effdet"),
     "efficientdet_lite1_384": (_effdet("tf_efficientdet_lite1"), 384, "effdet"),
@@ -235,13 +261,25 @@ def _training_only(model: Any) -> set[str]:
 def executed_layers(model: Any, side: int, skip: set[str] | None = None) -> int:
     """Conv2d and Linear kernels run by one forward pass at side x side (eval mode), less those
     only training uses and those under the `skip` modules."""
+    return executed(model, side, skip)[0]
+
+
+def executed(model: Any, side: int, skip: set[str] | None = None) -> tuple[int, int]:
+    """(weighted layers, their multiply-accumulates) of one forward pass at side x side: a
+    convolution's MACs are its output elements x input channels per group x kernel area, a
+    fully-connected layer's its output elements x input features."""
     import torch
     from torch import nn
 
-    count = [0]
+    count = [0, 0]
 
-    def hook(*_: Any) -> None:
+    def hook(m: Any, _: Any, out: Any) -> None:
         count[0] += 1
+        if isinstance(m, nn.Conv2d):
+            kh, kw = m.kernel_size
+            count[1] += out.numel() * (m.in_channels // m.groups) * kh * kw
+        else:
+            count[1] += out.numel() * m.in_features
 
     model.eval()
     dropped = _training_only(model) | (skip or set())
@@ -255,14 +293,28 @@ def executed_layers(model: Any, side: int, skip: set[str] | None = None) -> int:
         model(torch.zeros(1, 3, side, side))
     for h in handles:
         h.remove()
-    return count[0]
+    return count[0], count[1]
 
 
-def count_all() -> dict[str, dict[str, Any]]:
+def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Counts of every model (or of `only` those among MODELS): layers, and where the model is
+    built whole, its GMACs and parameters (millions)."""
     _tolerate_cpu_torch()
     out: dict[str, dict[str, Any]] = {}
     for mid, (build, side, note) in MODELS.items():
-        out[mid] = {"layers": executed_layers(build(), side), "how": f"{note} @{side}"}
+        if only and mid not in only:
+            continue
+        model = build()
+        layers, macs = executed(model, side)
+        params = sum(p.numel() for p in model.parameters())
+        out[mid] = {
+            "layers": layers,
+            "gmacs": round(macs / 1e9, 3),
+            "params_m": round(params / 1e6, 3),
+            "how": f"{note} @{side}",
+        }
+    if only:
+        return out
     for mid, yaml in YOLOV5.items():
         model = _yolo(yaml)()
         detect = {n for n, m in model.named_modules() if type(m).__name__ == "Detect"}
@@ -285,12 +337,14 @@ def count_all() -> dict[str, dict[str, Any]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", help="write {model_id: {layers, how}} here")
+    ap.add_argument("--json", help="write {model_id: {layers, gmacs, params_m, how}} here")
+    ap.add_argument("--only", nargs="*", help="count only these model ids (whole builds)")
     args = ap.parse_args()
-    counts = count_all()
-    print(f"{'model':36s} {'layers':>6s}  how")
+    counts = count_all(set(args.only) if args.only else None)
+    print(f"{'model':36s} {'layers':>6s} {'GMACs':>8s} {'params M':>8s}  how")
     for mid, row in sorted(counts.items()):
-        print(f"{mid:36s} {row['layers']:>6d}  {row['how']}")
+        g, pm = row.get("gmacs", ""), row.get("params_m", "")
+        print(f"{mid:36s} {row['layers']:>6d} {g!s:>8s} {pm!s:>8s}  {row['how']}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(counts, f, indent=1, sort_keys=True)
