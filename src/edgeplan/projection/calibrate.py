@@ -9,7 +9,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from edgeplan.catalogue.load import Catalogue, Hardware, Published
-from edgeplan.projection.bands import Calibration, Held, stratum
+from edgeplan.projection.bands import Calibration, Held, device_family, stratum
 from edgeplan.projection.device import (
     CONTEXT_SHARPNESS,
     PRECISIONS,
@@ -17,13 +17,16 @@ from edgeplan.projection.device import (
     Context,
     DeviceParams,
     ape,
+    frames_per_call,
     latency_ms,
     prior_b,
     prior_c,
+    saturated,
     streamed_mb,
     to_metric,
 )
 from edgeplan.projection.kernels import TAGGED
+from edgeplan.projection.pooling import FAMILY_PULL, Centre, b_coord, c_coord, centre_for, thr_coord
 from edgeplan.projection.profile import CostProfile, from_facts
 
 CPU_FRAMEWORKS = {"tflite-cpu", "onnxruntime-cpu", "openvino-cpu", "ncnn", "mnn", "pytorch-cpu"}
@@ -119,15 +122,26 @@ def _overhead_prior(metric: str, one_model: bool) -> tuple[float, float]:
     overhead from compute apart, so the prior is weak. With one model on a CPU they cannot: a
     model-only time (or a throughput) is then taken as compute, held firmly (a CPU pays no
     dispatch or transfer per call), while a mean, which may hold a harness's pre-processing,
-    keeps the default."""
-    if one_model and metric.split("@")[0] not in HARNESS_MEAN_METRICS:
+    keeps the default. A throughput at no stated batch (MLPerf Offline, trtexec: the device
+    kept saturated) amortises the per-call overhead to next to nothing per frame, held firmly
+    too (on a context-switching NPU the metric is keyed without batch: not called here)."""
+    if metric == "throughput_fps" or (
+        one_model and metric.split("@")[0] not in HARNESS_MEAN_METRICS
+    ):
         return 0.02, 3.0
     return OVERHEAD_PRIOR_SHARE, 0.3
 
 
-def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> DeviceParams:
-    """MAP fit in log space: residual log(pred) - log(published) per row, plus weak residuals
-    pulling each parameter toward its roofline prior (so one- or two-row devices stay sane).
+def fit(
+    hw: Hardware,
+    samples: list[Sample],
+    weight_cache_mb: float = 0.0,
+    centre: Centre | None = None,
+) -> DeviceParams:
+    """MAP fit in log space: residual log(pred) - log(published) per row, plus residuals
+    pulling each parameter toward its prior: the family's centre where `centre` (its siblings'
+    fits, pooling.py) has the coordinate, else the roofline (so one- or two-row devices stay
+    sane). Precisions and metrics the device has no rows for are borrowed from the centre.
     On a pipelined NPU with batch-1 and batch-N rows the batch gap is fitted as context
     switching, not as a per-batch overhead. `weight_cache_mb`: parameters the chip keeps
     on-chip (its deployment rule); only the rest costs weight traffic."""
@@ -138,8 +152,10 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
     def key(row: Published) -> str:
         return row.metric if ctx else metric_key(row)
 
-    precs = sorted({s.row.precision for s in samples if s.row.precision in PRECISIONS} or {"int8"})
-    metrics = sorted({key(s.row) for s in samples})
+    own_precs = {s.row.precision for s in samples if s.row.precision in PRECISIONS} or {"int8"}
+    own_metrics = {key(s.row) for s in samples}
+    precs = sorted(own_precs | (centre.precisions(hw) if centre else set()))
+    metrics = sorted(own_metrics | (centre.metrics() if centre else set()))
     y = np.array([s.y_ms for s in samples])
     g = np.array([s.profile.gmacs for s in samples])
     mb = np.array(
@@ -154,21 +170,38 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
     )
     mi = np.array([metrics.index(key(s.row)) for s in samples])
     lay = np.array([float(s.profile.layers or 0) for s in samples])
-    b0 = np.log([prior_b(hw, p) for p in precs])
-    c0 = np.log(prior_c(hw))
-    d0 = np.log(0.05)  # ms per input megapixel of activation traffic (weak prior)
-    e0 = np.log(LAYER_PRIOR_MS)
     one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
     fastest = float(np.min(y))
-    share, a_pull = np.array([_overhead_prior(m, one_model) for m in metrics]).T
-    a0 = np.log(np.maximum(fastest * share, 0.05))
+    share, a_pull = np.array(
+        [_overhead_prior(m, one_model) if not ctx else (OVERHEAD_PRIOR_SHARE, 0.3) for m in metrics]
+    ).T
+    # (roofline centre, pull) per parameter, then the family's centre where it has one
+    roof: list[tuple[str, float, float]] = [
+        *[(b_coord(hw, p), np.log(prior_b(hw, p)), PRIOR_WEIGHT) for p in precs],
+        (c_coord(hw), np.log(prior_c(hw)), 0.3 * PRIOR_WEIGHT),
+        ("d", np.log(0.05), 0.3 * PRIOR_WEIGHT),  # ms per input megapixel (weak prior)
+        ("e", np.log(LAYER_PRIOR_MS), 0.3 * PRIOR_WEIGHT),
+        *[
+            (f"a:{m}", np.log(max(fastest * sh, 0.05)), PRIOR_WEIGHT * pull)
+            for m, sh, pull in zip(metrics, share, a_pull, strict=True)
+        ],
+    ]
+    if ctx:  # context switching: ln threshold GMACs, ln switch ms, weight of ln(layers /
+        # reference), ln-GMAC shift per kernel tag
+        k_pull = 0.1 * PRIOR_WEIGHT
+        roof += [
+            (thr_coord(hw), 0.0, k_pull),
+            ("k:switch", np.log(CONTEXT_SWITCH_PRIOR_MS), k_pull),
+            ("k:layer", 0.0, k_pull),
+            *[(f"k:tag:{t}", 0.0, k_pull) for t in TAGGED],
+        ]
+    x0, pull = _centred(hw, roof, centre)
     nb, nm = len(precs), len(metrics)
-    # context switching: ln threshold GMACs, ln switch ms, weight of ln(layers / reference),
-    # ln-GMAC shift per kernel tag
-    k0 = np.array([0.0, np.log(CONTEXT_SWITCH_PRIOR_MS), 0.0, *[0.0] * len(TAGGED)] if ctx else [])
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
     per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
+    frames = np.array([float(frames_per_call(metric_key(s.row))) for s in samples])
+    per_call = np.array([0.0 if saturated(metric_key(s.row), ctx) else 1.0 for s in samples])
 
     def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, float, np.ndarray, np.ndarray]:
         return (
@@ -182,22 +215,13 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
 
     def residuals(x: np.ndarray) -> np.ndarray:
         b, c, d, e, a, k = unpack(x)
-        pred = a[mi] + b[pi] * g + c * mb + d * mpx + e * lay
+        pred = a[mi] + frames * (b[pi] * g + d * mpx) + per_call * (c * mb + e * lay)
         if ctx:
             shift = tagm @ k[3:] + k[2] * rel_layers
             z = CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)
             pred = pred + np.exp(k[1]) / (1 + np.exp(-z)) / per_batch
-        prior = PRIOR_WEIGHT * np.concatenate(
-            [
-                x[:nb] - b0,
-                [0.3 * (x[nb] - c0), 0.3 * (x[nb + 1] - d0), 0.3 * (x[nb + 2] - e0)],
-                a_pull * (x[nb + 3 : nb + 3 + nm] - a0),
-                0.1 * (k - k0),
-            ]
-        )
-        return np.concatenate([np.log(pred) - np.log(y), prior])
+        return np.concatenate([np.log(pred) - np.log(y), pull * (x - x0)])
 
-    x0 = np.concatenate([b0, [c0, d0, e0], a0, k0])
     # robust loss: published sets hold outliers (CPU-fallback post-processing, mixed configs).
     # The context split makes the fit non-convex: start from several split thresholds and keep
     # the best optimum, so the answer does not hang on the starting point.
@@ -241,7 +265,38 @@ def fit(hw: Hardware, samples: list[Sample], weight_cache_mb: float = 0.0) -> De
         precisions_fitted=tuple(precs),
         context=context,
         weight_cache_mb=weight_cache_mb,
+        borrowed=tuple(sorted((set(precs) - own_precs) | (set(metrics) - own_metrics))),
+        notes=_borrowed_note(set(precs) - own_precs, set(metrics) - own_metrics, centre),
     )
+
+
+def _centred(
+    hw: Hardware, roof: list[tuple[str, float, float]], centre: Centre | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prior centres and pulls: the family's (pooling.FAMILY_PULL; a tenth of it on the
+    context split, as its roofline pull is weak too) where it has the coordinate, else the
+    roofline's."""
+    x0, pull = [], []
+    for coord, value, weight in roof:
+        fam = centre.prior(coord, hw, value) if centre else None
+        x0.append(value if fam is None else fam)
+        pull.append(weight if fam is None else FAMILY_PULL * (0.1 if coord[:2] == "k:" else 1))
+    return np.array(x0, float), np.array(pull, float)
+
+
+def _borrowed_note(precs: set[str], metrics: set[str], centre: Centre | None) -> list[str]:
+    if not centre or not (precs or metrics):
+        return []
+    what = " and ".join(
+        [
+            *([f"{', '.join(sorted(precs))} efficiency"] if precs else []),
+            *([f"the overhead of {', '.join(sorted(metrics))}"] if metrics else []),
+        ]
+    )
+    return [
+        f"{what}: no published rows of its own, borrowed from its family "
+        f"({', '.join(centre.devices)})"
+    ]
 
 
 def _samples(
@@ -283,6 +338,42 @@ def _estimate_missing_gmacs(cat: Catalogue, cal: Calibration) -> dict[str, float
     return {k: float(np.median(v)) for k, v in est.items()}
 
 
+class _Pooled:
+    """Two-stage fits: each segment alone, then refitted toward its family's centre
+    (pooling.py). Solo fits are memoised per left-out model, so leave-one-model-out never
+    lets the left-out model reach a device through its siblings."""
+
+    def __init__(self, cat: Catalogue, samples: dict[tuple[str, str], list[Sample]]) -> None:
+        self.cat, self.samples = cat, samples
+        self.solo: dict[tuple[tuple[str, str], str | None], DeviceParams | None] = {}
+
+    def _solo(self, key: tuple[str, str], without: str | None) -> DeviceParams | None:
+        ss = self.samples[key]
+        train = [s for s in ss if s.row.model_id != without]
+        memo = (key, without if len(train) < len(ss) else None)
+        if memo not in self.solo:
+            hw = segment_hardware(key[0], self.cat)
+            self.solo[memo] = fit(hw, train, weight_cache(key[0], self.cat)) if train else None
+        return self.solo[memo]
+
+    def centre(self, key: tuple[str, str], without: str | None = None) -> Centre | None:
+        """The family centre of a segment, from its siblings fitted without `without`."""
+        fam = device_family(key[0])
+        fitted = {}
+        for k in self.samples:
+            if k != key and k[1] == key[1] and device_family(k[0]) == fam:
+                p = self._solo(k, without)
+                if p is not None:
+                    fitted[k] = (segment_hardware(k[0], self.cat), p)
+        return centre_for(key, segment_hardware(key[0], self.cat), fitted)
+
+    def fit(
+        self, key: tuple[str, str], train: list[Sample], without: str | None = None
+    ) -> DeviceParams:
+        hw = segment_hardware(key[0], self.cat)
+        return fit(hw, train, weight_cache(key[0], self.cat), self.centre(key, without))
+
+
 def calibrate(
     cat: Catalogue,
     validate: bool = True,
@@ -298,12 +389,12 @@ def calibrate(
             cal.samples.setdefault((segment_key(row, cat), family(row.metric)), []).append(
                 Sample(row, prof, y)
             )
+    pooled = _Pooled(cat, cal.samples)
     for key, ss in cal.samples.items():
-        cal.params[key] = fit(segment_hardware(key[0], cat), ss, weight_cache(key[0], cat))
+        cal.params[key] = pooled.fit(key, ss)
     if validate:
         for key, ss in cal.samples.items():
             hw = segment_hardware(key[0], cat)
-            cache = weight_cache(key[0], cat)
             models = sorted({s.row.model_id for s in ss})
             for m in models:
                 train = [s for s in ss if s.row.model_id != m]
@@ -311,7 +402,8 @@ def calibrate(
                 if not train:
                     cal.not_validated[key[0]] += len(test)
                     continue
-                p = fit(hw, train, cache)
+                # the model is left out everywhere: the family centre is fitted without it too
+                p = pooled.fit(key, train, without=m)
                 for s in test:
                     pred = to_metric(
                         latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row)),

@@ -120,6 +120,7 @@ class DeviceParams:
     notes: list[str] = field(default_factory=list)
     context: Context | None = None  # pipelined NPUs with batch-1 and batch-N rows
     weight_cache_mb: float = 0.0  # on-chip parameter cache: c applies to the weights beyond it
+    borrowed: tuple[str, ...] = ()  # precisions and metrics taken from the family, not own rows
 
     def b(self, hw: Hardware, precision: str) -> float:
         if precision in self.b_ms_per_gmac:
@@ -142,8 +143,23 @@ def latency_ms(
     mpx = profile.input_pixels / 1e6
     ctx = p.context.ms(profile, batch_of(metric)) if p.context else 0.0
     per_layer = p.e_ms_per_layer * (profile.layers or 0)
-    compute = p.b(hw, precision) * profile.gmacs + p.c_ms_per_mb * mb + p.d_ms_per_mpx * mpx
-    return a + compute + per_layer + ctx
+    per_frame = p.b(hw, precision) * profile.gmacs + p.d_ms_per_mpx * mpx
+    per_call = 0.0 if saturated(metric, p.context is not None) else p.c_ms_per_mb * mb + per_layer
+    return a + frames_per_call(metric) * per_frame + per_call + ctx
+
+
+def frames_per_call(metric: str) -> int:
+    """Frames one timed call computes: a latency at batch N (MLPerf MultiStream's query of N
+    samples) computes N frames but reads the weights and launches each layer once; a throughput
+    is already per frame."""
+    return batch_of(metric) if not metric.startswith("throughput") else 1
+
+
+def saturated(metric: str, switches_contexts: bool) -> bool:
+    """A throughput at no stated batch (MLPerf Offline, trtexec) keeps the device saturated with
+    large batches: the per-call costs (weight reads, layer launches) vanish per frame. Not on a
+    context-switching NPU, whose throughput rows are keyed without their batch."""
+    return metric == "throughput_fps" and not switches_contexts
 
 
 def streamed_mb(weight_mb: float, cache_mb: float) -> float:

@@ -160,7 +160,7 @@ def project(
     seg_hw = segment_hardware(device, cat) if ":" in device else hw
     ok, reason = _deployable(seg_hw, cat, precision, profile)
     p, how = _params(cal, cat, device, metric)
-    notes = []
+    notes = [n for n in p.notes if metric.split("@")[0] in n]  # its overhead borrowed
     ms = latency_ms(seg_hw, profile, precision, p, metric)
     if metric != "throughput_fps" and (device, "throughput") in cal.params:
         tp = cal.params[(device, "throughput")]
