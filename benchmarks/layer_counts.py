@@ -109,6 +109,69 @@ def _mlperf_retinanet() -> Any:
     return Network()
 
 
+def _timm_reparameterized(name: str) -> Callable[[], Any]:
+    """A timm model with its training-time branches folded (FastViT, MobileOne): the network
+    a deployed (Core ML) file holds."""
+
+    def build() -> Any:
+        import timm
+        from timm.utils.model import reparameterize_model
+
+        return reparameterize_model(timm.create_model(name, pretrained=False))
+
+    return build
+
+
+def _depth_anything_small() -> Any:
+    """Depth Anything (v1 and v2 share it) small: DINOv2 ViT-S/14 and its DPT head, transformers'
+    definition (its default configuration is the small one)."""
+    from torch import nn
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
+
+    net = DepthAnythingForDepthEstimation(DepthAnythingConfig())
+
+    class Network(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: Any) -> Any:
+            return self.net(pixel_values=x).predicted_depth
+
+    return Network()
+
+
+def _detr_r50_segmentation() -> Any:
+    """DETR ResNet-50 with its panoptic mask head (transformers' DetrForSegmentation, 250 COCO
+    panoptic classes, 100 queries), the network of Apple's Core ML semantic-segmentation DETR."""
+    from torch import nn
+    from transformers import DetrConfig, DetrForSegmentation, ResNetConfig
+
+    backbone = ResNetConfig(
+        depths=[3, 4, 6, 3],
+        hidden_sizes=[256, 512, 1024, 2048],
+        layer_type="bottleneck",
+        out_features=["stage1", "stage2", "stage3", "stage4"],
+    )
+    config = DetrConfig(
+        use_timm_backbone=False,
+        backbone_config=backbone,
+        use_pretrained_backbone=False,
+        num_labels=250,
+    )
+    net = DetrForSegmentation(config)
+
+    class Network(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: Any) -> Any:
+            return self.net(pixel_values=x).pred_masks
+
+    return Network()
+
+
 def _timm(name: str) -> Callable[[], Any]:
     def build() -> Any:
         import timm
@@ -137,7 +200,7 @@ def _effdet(name: str) -> Callable[[], Any]:
 
 
 # catalogue id -> (builder, input side, note)
-MODELS: dict[str, tuple[Callable[[], Any], int, str]] = {
+MODELS: dict[str, tuple[Callable[[], Any], int | tuple[int, int], str]] = {
     "mobilenet_v1_1.0_224": (_timm("mobilenetv1_100"), 224, "timm mobilenetv1_100"),
     "mobilenet_v1_0.25_128": (
         _timm("mobilenetv1_100"),
@@ -218,6 +281,26 @@ MODELS: dict[str, tuple[Callable[[], Any], int, str]] = {
     "efficientdet_lite3_512": (_effdet("tf_efficientdet_lite3"), 512, "effdet"),
     "efficientdet_lite4_640": (_effdet("tf_efficientdet_lite4"), 640, "effdet"),
     "efficientdet_d0_512": (_effdet("tf_efficientdet_d0"), 512, "effdet"),
+    "fastvit_t8_256": (
+        _timm_reparameterized("fastvit_t8"),
+        256,
+        "timm fastvit_t8, reparameterized",
+    ),
+    "fastvit_ma36_256": (
+        _timm_reparameterized("fastvit_ma36"),
+        256,
+        "timm fastvit_ma36, reparameterized",
+    ),
+    "depth_anything_small_518x392": (
+        _depth_anything_small,
+        (392, 518),
+        "transformers DepthAnythingForDepthEstimation (small)",
+    ),
+    "detr_resnet50_panoptic_448": (
+        _detr_r50_segmentation,
+        448,
+        "transformers DetrForSegmentation (ResNet-50)",
+    ),
 }
 for _y in ("yolov8n", "yolov8s", "yolov8m", "yolov8l", "yolov8x", "yolo11n", "yolo11s",
            "yolo11m", "yolo11l", "yolo11x", "yolo26n"):  # fmt: skip
@@ -264,12 +347,17 @@ def executed_layers(model: Any, side: int, skip: set[str] | None = None) -> int:
     return executed(model, side, skip)[0]
 
 
-def executed(model: Any, side: int, skip: set[str] | None = None) -> tuple[int, int]:
-    """(weighted layers, their multiply-accumulates) of one forward pass at side x side: a
-    convolution's MACs are its output elements x input channels per group x kernel area, a
-    fully-connected layer's its output elements x input features."""
+def executed(
+    model: Any, side: int | tuple[int, int], skip: set[str] | None = None
+) -> tuple[int, int]:
+    """(weighted layers, multiply-accumulates) of one forward pass at side x side (or (height,
+    width)). The MACs are torch's FLOP counter's over the whole pass, halved (convolutions,
+    fully-connected layers and attention's activation products alike); where modules are
+    dropped, only the kept convolutions' and fully-connected layers' (output elements x input
+    channels per group x kernel area; output elements x input features)."""
     import torch
     from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
 
     count = [0, 0]
 
@@ -289,11 +377,12 @@ def executed(model: Any, side: int, skip: set[str] | None = None) -> tuple[int, 
         if isinstance(m, nn.Conv2d | nn.Linear)
         and not any(name == d or name.startswith(d + ".") for d in dropped)
     ]
-    with torch.no_grad():
-        model(torch.zeros(1, 3, side, side))
-    for h in handles:
-        h.remove()
-    return count[0], count[1]
+    h, w = (side, side) if isinstance(side, int) else side
+    with torch.no_grad(), FlopCounterMode(display=False) as flops:
+        model(torch.zeros(1, 3, h, w))
+    for handle in handles:
+        handle.remove()
+    return count[0], count[1] if dropped else flops.get_total_flops() // 2
 
 
 def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -311,7 +400,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "layers": layers,
             "gmacs": round(macs / 1e9, 3),
             "params_m": round(params / 1e6, 3),
-            "how": f"{note} @{side}",
+            "how": f"{note} @{side if isinstance(side, int) else '{}x{}'.format(*side[::-1])}",
         }
     if only:
         return out
