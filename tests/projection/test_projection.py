@@ -142,6 +142,22 @@ def test_qualcomm_chipsets_are_calibrated_on_their_published_rows() -> None:
     assert ms[0] < ms[1] < ms[2]
 
 
+def test_apple_neural_engines_are_calibrated_on_apple_core_ml_cards() -> None:
+    """The four Apple chips carry their Core ML card rows (fp16, Neural Engine): fp16 deploys
+    through the `apple-` rule, fp32 does not; each chip's projection comes from its own rows,
+    which are validated by leaving a model out; on every chip a model with ten times the MACs
+    is projected slower."""
+    for dev in ("apple-a14-bionic", "apple-a17-pro", "apple-m1-max", "apple-m3-max"):
+        small = project(prof(0.7, params_m=4.0), dev, "fp16", CAL, CAT)
+        big = project(prof(7.0, params_m=40.0), dev, "fp16", CAL, CAT)
+        assert small.deployable and "published rows of " + dev in small.calibration
+        assert big.latency_ms > small.latency_ms > 0
+        assert len({r.model_id for r in CAT.published if r.device_id == dev}) >= 2
+        assert CAL.lomo_ape[dev], f"{dev} has no held-out figures"
+        fp32 = project(prof(0.7, params_m=4.0), dev, "fp32", CAL, CAT)
+        assert not fp32.deployable and "fp16" in fp32.reason
+
+
 def test_fastestdet_on_coral_refuses_fp32_and_projects_int8(fastestdet: Path) -> None:
     from edgeplan.models import open_model
     from edgeplan.models.analysis import analyse
