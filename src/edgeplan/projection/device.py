@@ -1,5 +1,6 @@
-"""The device model: latency = overhead(metric) + b(precision) x GMACs + c x weight MB
-+ d x input megapixels [+ context switching on pipelined NPUs].
+"""The device model: latency = overhead(metric) + frames x (b(precision) x GMACs + d x input
+megapixels) + c x weight MB + e x weighted layers [+ context switching on pipelined NPUs]
+(`frames` > 1 only for a latency at batch N; a saturated throughput drops the per-call c and e).
 
 It is the roofline with compute and weight traffic added (they overlap imperfectly on small edge
 parts): b starts from the published peak for the precision, c from the memory bandwidth, and both
