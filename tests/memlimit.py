@@ -3,8 +3,13 @@
 Where the machine lets us, the child runs in its own memory cgroup (v2 `memory.max` with swap
 off, or v1 `memory.limit_in_bytes`): the kernel reclaims page cache and OOM-kills the child if its
 resident memory would pass the limit. Elsewhere a watchdog samples the process tree's RSS every
-50 ms and kills it at the limit. Either way the kernel's own high-water mark for the child
+50 ms and kills it at the limit. Either way the kernel's own high-water mark for the command
 (wait4's ru_maxrss) is returned, so a test can assert the peak itself.
+
+The command is not forked from the test process itself: Linux carries a process's pre-exec
+high-water mark across exec, so a command forked from a pytest holding 500 MB would report at
+least 500 MB whatever it used. A small launcher is exec'd first; it forks the command from its
+own small image and reports the command's ru_maxrss on a pipe.
 
 RLIMIT_AS is not used: it caps virtual address space, which onnxruntime and OpenVINO reserve in
 gigabytes they never touch (thread stacks, arenas), so it would fail runs whose resident memory is
@@ -14,6 +19,7 @@ well inside the budget, or pass only with a limit too loose to mean anything.
 import contextlib
 import os
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -23,6 +29,23 @@ from pathlib import Path
 import psutil
 
 CG = Path("/sys/fs/cgroup")
+_LAUNCH = """
+import os, signal, sys
+fd = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+os.write(fd, str(usage.ru_maxrss).encode())
+os.close(fd)
+code = os.waitstatus_to_exitcode(status)
+if code < 0:  # die of the command's signal (SIGKILL cannot be given a handler)
+    if -code != signal.SIGKILL:
+        signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
 
 
 @dataclass
@@ -117,15 +140,18 @@ def run_limited(
         if procs_file is not None:
             procs_file.write_text(str(os.getpid()))
 
+    report_r, report_w = os.pipe()
     proc = subprocess.Popen(
-        cmd,
+        [sys.executable, "-I", "-S", "-c", _LAUNCH, str(report_w), *cmd],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=enter,
+        pass_fds=(report_w,),
     )
+    os.close(report_w)
     out: dict[str, str] = {}
     readers = [
         threading.Thread(target=lambda: out.__setitem__("o", proc.stdout.read()), daemon=True),  # type: ignore[union-attr]
@@ -136,16 +162,18 @@ def run_limited(
     killed = False
     deadline = time.monotonic() + timeout_s
     ps = psutil.Process(proc.pid)
+    sampled = 0  # the tree's largest sampled RSS: the peak when the launcher could not report
     while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
         if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, with its rusage
+            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here
             break
-        if cg is None and _tree_rss(ps) > limit:
+        sampled = max(sampled, _tree_rss(ps))
+        if cg is None and sampled > limit:
             killed = True
-            proc.kill()
+            _kill_tree(ps)
         if time.monotonic() > deadline:
-            proc.kill()
+            _kill_tree(ps)
         time.sleep(0.05)
     for t in readers:
         t.join(timeout=10)
@@ -153,11 +181,20 @@ def run_limited(
         killed = _oom_kills(cg) > 0
         with contextlib.suppress(OSError):
             cg.rmdir()
+    with os.fdopen(report_r) as report:  # empty when the launcher itself was killed
+        command_maxrss = report.read().strip()
     return LimitedRun(
         proc.returncode,
         out.get("o", ""),
         out.get("e", ""),
-        usage.ru_maxrss / 1024,
+        int(command_maxrss) / 1024 if command_maxrss else sampled / 2**20,
         how,
         killed,
     )
+
+
+def _kill_tree(proc: psutil.Process) -> None:
+    """Kill the launcher and the command under it."""
+    for p in [*proc.children(recursive=True), proc]:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
