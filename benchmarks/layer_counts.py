@@ -125,10 +125,15 @@ def _timm_reparameterized(name: str) -> Callable[[], Any]:
 def _depth_anything_small() -> Any:
     """Depth Anything (v1 and v2 share it) small: DINOv2 ViT-S/14 and its DPT head, transformers'
     definition (its default configuration is the small one)."""
-    from torch import nn
     from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
 
     net = DepthAnythingForDepthEstimation(DepthAnythingConfig())
+    return _on_pixels(net, lambda out: out.predicted_depth)
+
+
+def _on_pixels(net: Any, output: Callable[[Any], Any]) -> Any:
+    """A transformers model as a module of one image tensor (`pixel_values`), for the hooks."""
+    from torch import nn
 
     class Network(nn.Module):
         def __init__(self) -> None:
@@ -136,7 +141,7 @@ def _depth_anything_small() -> Any:
             self.net = net
 
         def forward(self, x: Any) -> Any:
-            return self.net(pixel_values=x).predicted_depth
+            return output(self.net(pixel_values=x))
 
     return Network()
 
@@ -144,7 +149,6 @@ def _depth_anything_small() -> Any:
 def _detr_r50_segmentation() -> Any:
     """DETR ResNet-50 with its panoptic mask head (transformers' DetrForSegmentation, 250 COCO
     panoptic classes, 100 queries), the network of Apple's Core ML semantic-segmentation DETR."""
-    from torch import nn
     from transformers import DetrConfig, DetrForSegmentation, ResNetConfig
 
     backbone = ResNetConfig(
@@ -159,17 +163,7 @@ def _detr_r50_segmentation() -> Any:
         use_pretrained_backbone=False,
         num_labels=250,
     )
-    net = DetrForSegmentation(config)
-
-    class Network(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = net
-
-        def forward(self, x: Any) -> Any:
-            return self.net(pixel_values=x).pred_masks
-
-    return Network()
+    return _on_pixels(DetrForSegmentation(config), lambda out: out.pred_masks)
 
 
 def _timm(name: str) -> Callable[[], Any]:
