@@ -39,8 +39,8 @@ def test_the_left_out_model_never_reaches_a_device_through_its_siblings() -> Non
     solo = pooled.solo[(NX, "resnet50_224")]
     assert solo is not None and solo.rows == sum(s.row.model_id != "resnet50_224" for s in nx_rows)
     # ... and the centre they give differs from the one that saw it
-    shared = set(with_it.values) & set(without.values)
-    assert any(abs(with_it.values[c] - without.values[c]) > 1e-9 for c in shared)
+    shared = set(with_it.overhead_ln) & set(without.overhead_ln)
+    assert any(abs(with_it.overhead_ln[c] - without.overhead_ln[c]) > 1e-9 for c in shared)
 
 
 def test_only_chips_of_the_same_kind_pool() -> None:

@@ -26,7 +26,7 @@ from edgeplan.projection.device import (
     to_metric,
 )
 from edgeplan.projection.kernels import TAGGED
-from edgeplan.projection.pooling import FAMILY_PULL, Centre, b_coord, c_coord, centre_for, thr_coord
+from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
 from edgeplan.projection.profile import CostProfile, from_facts
 
 CPU_FRAMEWORKS = {"tflite-cpu", "onnxruntime-cpu", "openvino-cpu", "ncnn", "mnn", "pytorch-cpu"}
@@ -117,17 +117,15 @@ def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
     )
 
 
-def _overhead_prior(metric: str, one_model: bool) -> tuple[float, float]:
+def _overhead_prior(metric: str, one_model: bool, saturating: bool) -> tuple[float, float]:
     """(share of the fastest row, pull) of a metric's overhead prior. Several models tell
     overhead from compute apart, so the prior is weak. With one model on a CPU they cannot: a
     model-only time (or a throughput) is then taken as compute, held firmly (a CPU pays no
     dispatch or transfer per call), while a mean, which may hold a harness's pre-processing,
     keeps the default. A throughput at no stated batch (MLPerf Offline, trtexec: the device
     kept saturated) amortises the per-call overhead to next to nothing per frame, held firmly
-    too (on a context-switching NPU the metric is keyed without batch: not called here)."""
-    if metric == "throughput_fps" or (
-        one_model and metric.split("@")[0] not in HARNESS_MEAN_METRICS
-    ):
+    too (device.saturated)."""
+    if saturating or (one_model and metric.split("@")[0] not in HARNESS_MEAN_METRICS):
         return 0.02, 3.0
     return OVERHEAD_PRIOR_SHARE, 0.3
 
@@ -139,9 +137,9 @@ def fit(
     centre: Centre | None = None,
 ) -> DeviceParams:
     """MAP fit in log space: residual log(pred) - log(published) per row, plus residuals
-    pulling each parameter toward its prior: the family's centre where `centre` (its siblings'
-    fits, pooling.py) has the coordinate, else the roofline (so one- or two-row devices stay
-    sane). Precisions and metrics the device has no rows for are borrowed from the centre.
+    pulling each parameter toward its prior: the roofline (so one- or two-row devices stay
+    sane), and for the overheads the family's where `centre` (its siblings' fits, pooling.py)
+    has them. Metrics the device has no rows for are borrowed from the centre.
     On a pipelined NPU with batch-1 and batch-N rows the batch gap is fitted as context
     switching, not as a per-batch overhead. `weight_cache_mb`: parameters the chip keeps
     on-chip (its deployment rule); only the rest costs weight traffic."""
@@ -152,9 +150,8 @@ def fit(
     def key(row: Published) -> str:
         return row.metric if ctx else metric_key(row)
 
-    own_precs = {s.row.precision for s in samples if s.row.precision in PRECISIONS} or {"int8"}
+    precs = sorted({s.row.precision for s in samples if s.row.precision in PRECISIONS} or {"int8"})
     own_metrics = {key(s.row) for s in samples}
-    precs = sorted(own_precs | (centre.precisions(hw) if centre else set()))
     metrics = sorted(own_metrics | (centre.metrics() if centre else set()))
     y = np.array([s.y_ms for s in samples])
     g = np.array([s.profile.gmacs for s in samples])
@@ -172,13 +169,11 @@ def fit(
     lay = np.array([float(s.profile.layers or 0) for s in samples])
     one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
     fastest = float(np.min(y))
-    share, a_pull = np.array(
-        [_overhead_prior(m, one_model) if not ctx else (OVERHEAD_PRIOR_SHARE, 0.3) for m in metrics]
-    ).T
+    share, a_pull = np.array([_overhead_prior(m, one_model, saturated(m, ctx)) for m in metrics]).T
     # (roofline centre, pull) per parameter, then the family's centre where it has one
     roof: list[tuple[str, float, float]] = [
-        *[(b_coord(hw, p), np.log(prior_b(hw, p)), PRIOR_WEIGHT) for p in precs],
-        (c_coord(hw), np.log(prior_c(hw)), 0.3 * PRIOR_WEIGHT),
+        *[(f"b:{p}", np.log(prior_b(hw, p)), PRIOR_WEIGHT) for p in precs],
+        ("c", np.log(prior_c(hw)), 0.3 * PRIOR_WEIGHT),
         ("d", np.log(0.05), 0.3 * PRIOR_WEIGHT),  # ms per input megapixel (weak prior)
         ("e", np.log(LAYER_PRIOR_MS), 0.3 * PRIOR_WEIGHT),
         *[
@@ -190,12 +185,12 @@ def fit(
         # reference), ln-GMAC shift per kernel tag
         k_pull = 0.1 * PRIOR_WEIGHT
         roof += [
-            (thr_coord(hw), 0.0, k_pull),
+            ("k:threshold", 0.0, k_pull),
             ("k:switch", np.log(CONTEXT_SWITCH_PRIOR_MS), k_pull),
             ("k:layer", 0.0, k_pull),
             *[(f"k:tag:{t}", 0.0, k_pull) for t in TAGGED],
         ]
-    x0, pull = _centred(hw, roof, centre)
+    x0, pull = centred(roof, centre)
     nb, nm = len(precs), len(metrics)
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
@@ -265,38 +260,9 @@ def fit(
         precisions_fitted=tuple(precs),
         context=context,
         weight_cache_mb=weight_cache_mb,
-        borrowed=tuple(sorted((set(precs) - own_precs) | (set(metrics) - own_metrics))),
-        notes=_borrowed_note(set(precs) - own_precs, set(metrics) - own_metrics, centre),
+        borrowed=tuple(sorted(set(metrics) - own_metrics)),
+        notes=borrowed_note(set(metrics) - own_metrics, centre),
     )
-
-
-def _centred(
-    hw: Hardware, roof: list[tuple[str, float, float]], centre: Centre | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Prior centres and pulls: the family's (pooling.FAMILY_PULL; a tenth of it on the
-    context split, as its roofline pull is weak too) where it has the coordinate, else the
-    roofline's."""
-    x0, pull = [], []
-    for coord, value, weight in roof:
-        fam = centre.prior(coord, hw, value) if centre else None
-        x0.append(value if fam is None else fam)
-        pull.append(weight if fam is None else FAMILY_PULL * (0.1 if coord[:2] == "k:" else 1))
-    return np.array(x0, float), np.array(pull, float)
-
-
-def _borrowed_note(precs: set[str], metrics: set[str], centre: Centre | None) -> list[str]:
-    if not centre or not (precs or metrics):
-        return []
-    what = " and ".join(
-        [
-            *([f"{', '.join(sorted(precs))} efficiency"] if precs else []),
-            *([f"the overhead of {', '.join(sorted(metrics))}"] if metrics else []),
-        ]
-    )
-    return [
-        f"{what}: no published rows of its own, borrowed from its family "
-        f"({', '.join(centre.devices)})"
-    ]
 
 
 def _samples(

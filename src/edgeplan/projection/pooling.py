@@ -1,98 +1,41 @@
-"""Hierarchical pooling: a device borrows strength from its family.
+"""Hierarchical pooling: a device borrows its family's overheads.
 
-Each device is first fitted on its own rows. Its fitted parameters are then written in
-coordinates that compare across the family (efficiency as a share of the published peak,
-weight traffic against the published bandwidth, overheads per metric, the context split
-against the chip's size). The device is refitted with its prior centred on the mean of its
-siblings' coordinates (those in POOLED), so a device with two models leans on the family
-while a device with forty is carried by its own rows. A metric (or precision) the device has
-no rows for is borrowed from the family outright, and its parameters say so.
+Each device is first fitted on its own rows. It is then refitted with the prior of each
+per-metric overhead centred on the mean of its siblings' fitted overheads (same device family,
+same kind of chip), weighted like one more published row: a device with two models leans on
+the family, a device with forty is carried by its own rows. A metric the device has no rows
+for is borrowed from the family outright, and its parameters say so.
 
-Coordinates carry their basis (`peak` or `kind` default, `bw` or `default`), so a device
-without a published peak is never averaged with one that has it."""
+Only the overheads are pooled: a harness's fixed cost per call is shared by the family's
+devices (MLPerf LoadGen and TensorRT on every Jetson, coral.ai's benchmark on both Corals).
+Efficiencies, the per-layer cost and the context split stay per device: pooling them too
+(relative to each chip's roofline) gave a worse held-out error and a wider median band
+(docs/project.md)."""
 
 import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from edgeplan.catalogue.load import Hardware
 from edgeplan.projection.bands import device_family
-from edgeplan.projection.device import DeviceParams, peak_gops, prior_b, prior_c
-from edgeplan.projection.kernels import TAGGED
+from edgeplan.projection.device import DeviceParams
 
 FAMILY_PULL = 1.0  # the family centre counts like one more published row (log units)
-# Pooled: the overheads per metric. A harness's fixed cost per call is shared by the family's
-# devices (MLPerf LoadGen and TensorRT on every Jetson, coral.ai's benchmark on both Corals).
-# Efficiencies (b, c), the per-layer cost and the context split stay per device: pooling them
-# too gave a worse held-out error and a wider median band (docs/project.md).
-POOLED = frozenset({"a"})
-
-
-def b_coord(hw: Hardware, precision: str) -> str:
-    peak, _ = peak_gops(hw, precision)
-    return f"b:{precision}:{'peak' if peak else 'kind'}"
-
-
-def c_coord(hw: Hardware) -> str:
-    return f"c:{'bw' if hw.mem_bw_gbs else 'default'}"
-
-
-def thr_coord(hw: Hardware) -> str:
-    return f"k:thr:{'peak' if hw.int8_tops else 'abs'}"
-
-
-def _thr_scale(hw: Hardware) -> float:
-    """ln of what the split threshold is stated against: the chip's int8 TOPS when published
-    (a chip twice the size holds a model twice the size in one context)."""
-    return math.log(hw.int8_tops) if hw.int8_tops else 0.0
-
-
-def coords(hw: Hardware, p: DeviceParams) -> dict[str, float]:
-    """A fitted device in family-comparable coordinates; only what its own rows fitted."""
-    out = {b_coord(hw, q): math.log(b / prior_b(hw, q)) for q, b in p.b_ms_per_gmac.items()}
-    out = {k: v for k, v in out.items() if k.split(":")[1] in p.precisions_fitted}
-    out[c_coord(hw)] = math.log(p.c_ms_per_mb / prior_c(hw))
-    out["d"] = math.log(p.d_ms_per_mpx)
-    out["e"] = math.log(p.e_ms_per_layer)
-    out |= {f"a:{m}": math.log(a) for m, a in p.overhead_ms.items() if m not in p.borrowed}
-    if p.context:
-        out[thr_coord(hw)] = math.log(p.context.threshold_gmacs) - _thr_scale(hw)
-        out["k:switch"] = math.log(p.context.switch_ms)
-        out["k:layer"] = p.context.layer_weight
-        out |= {f"k:tag:{t}": p.context.tag_shift.get(t, 0.0) for t in TAGGED}
-    return out
 
 
 @dataclass(frozen=True)
 class Centre:
-    """The family's mean coordinates, as a device's prior centre, and who they come from."""
+    """The family's mean ln overhead per metric, as a device's prior centre, and its sources."""
 
     family: str
     devices: tuple[str, ...]
-    values: Mapping[str, float] = field(default_factory=dict)
-
-    def prior(self, coord: str, hw: Hardware, roofline: float) -> float | None:
-        """The family's value of a coordinate in this chip's own parameter (ln) space: an
-        efficiency relative to its roofline, a split threshold scaled to its size; None when
-        the family has no such coordinate."""
-        v = self.values.get(coord)
-        if v is None:
-            return None
-        if coord.startswith(("b:", "c:")):
-            return v + roofline
-        return v + _thr_scale(hw) if coord.startswith("k:thr") else v
-
-    def precisions(self, hw: Hardware) -> set[str]:
-        """Precisions the family fitted on the same basis as this chip's peak."""
-        return {
-            k.split(":")[1]
-            for k in self.values
-            if k.startswith("b:") and k == b_coord(hw, k.split(":")[1])
-        }
+    overhead_ln: Mapping[str, float] = field(default_factory=dict)
 
     def metrics(self) -> set[str]:
-        return {k[2:] for k in self.values if k.startswith("a:")}
+        return set(self.overhead_ln)
 
 
 def centre_for(
@@ -100,7 +43,7 @@ def centre_for(
     hw: Hardware,
     fitted: Mapping[tuple[str, str], tuple[Hardware, DeviceParams]],
 ) -> Centre | None:
-    """The mean coordinates of a segment's siblings (same device family, chip kind and metric
+    """The mean overheads of a segment's siblings (same device family, chip kind and metric
     family), without the segment itself; None when it has no sibling. A context-switching NPU
     does not pool: its per-call overhead and its context loads trade off in its own fit, so
     pooling one of the two would bias the other."""
@@ -118,8 +61,31 @@ def centre_for(
         return None
     acc: dict[str, list[float]] = defaultdict(list)
     for k in sibs:
-        hw, p = fitted[k]
-        for c, v in coords(hw, p).items():
-            acc[c].append(v)
-    values = {c: sum(v) / len(v) for c, v in acc.items() if c.split(":")[0] in POOLED}
-    return Centre(fam, tuple(k[0] for k in sibs), values)
+        p = fitted[k][1]
+        for m, a in p.overhead_ms.items():
+            if m not in p.borrowed:  # only what its own rows fitted
+                acc[m].append(math.log(a))
+    return Centre(fam, tuple(k[0] for k in sibs), {m: sum(v) / len(v) for m, v in acc.items()})
+
+
+def centred(
+    roof: list[tuple[str, float, float]], centre: Centre | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prior centres and pulls of a fit's parameters, given as (name, roofline centre, pull):
+    an overhead (`a:<metric>`) the family has is centred on the family's, with FAMILY_PULL."""
+    x0, pull = [], []
+    for name, value, weight in roof:
+        fam = centre.overhead_ln.get(name[2:]) if centre and name.startswith("a:") else None
+        x0.append(value if fam is None else fam)
+        pull.append(weight if fam is None else FAMILY_PULL)
+    return np.array(x0, float), np.array(pull, float)
+
+
+def borrowed_note(metrics: set[str], centre: Centre | None) -> list[str]:
+    """What a device took from its family, for `project`'s notes."""
+    if not centre or not metrics:
+        return []
+    return [
+        f"the overhead of {', '.join(sorted(metrics))}: no published rows of its own, borrowed "
+        f"from its family ({', '.join(centre.devices)})"
+    ]
