@@ -23,7 +23,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # catalogue id -> (keras.applications constructor, input side, constructor kwargs)
 MODELS: dict[str, tuple[str, int, dict[str, Any]]] = {
-    "inception_v3_224": ("InceptionV3", 224, {}),
     "inception_v3_299": ("InceptionV3", 299, {}),
     "inception_resnet_v2_299": ("InceptionResNetV2", 299, {}),
     "resnet50_v1_299": ("ResNet50", 299, {}),

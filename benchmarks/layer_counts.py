@@ -10,11 +10,10 @@ device runs it. Attention's activation-by-activation products are not weighted l
 Each architecture is built from its public definition with random weights (nothing is
 downloaded) and run once at the catalogue input size with a hook on every Conv2d and Linear:
 torchvision, timm, ultralytics (`<name>.yaml`) and effdet (EfficientDet). The TF Object
-Detection API SSDs have no PyTorch definition; their count is their backbone's (built and
-counted) plus their published structure: 4 extra feature layers (1x1 + 3x3; SSDLite 1x1 +
-depthwise 3x3 + 1x1) and a box and a class predictor on each of 6 feature maps (SSDLite: depthwise
-3x3 + 1x1 each). Run in the PyTorch environment (`.venv-torch`, with torchvision, timm,
-ultralytics, effdet installed):
+Detection API SSDs have no PyTorch definition: tf_ssd.py rebuilds them from their configs (it
+reproduces OpenVINO's published parameters and FLOPs of ssd_mobilenet_v1_coco, ssd_mobilenet_v2
+_coco and ssdlite_mobilenet_v2 within 2%). Run in the PyTorch environment (`.venv-torch`, with
+torchvision, timm, ultralytics, effdet installed):
 
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
@@ -166,6 +165,12 @@ def _detr_r50_segmentation() -> Any:
     return _on_pixels(DetrForSegmentation(config), lambda out: out.pred_masks)
 
 
+def _slim_inception_v2() -> Any:
+    from tf_slim import inception_v2
+
+    return inception_v2()
+
+
 def _timm(name: str) -> Callable[[], Any]:
     def build() -> Any:
         import timm
@@ -237,11 +242,7 @@ MODELS: dict[str, tuple[Callable[[], Any], int | tuple[int, int], str]] = {
         224,
         "torchvision googlenet",
     ),
-    "inception_v3_224": (
-        _tv("inception_v3", aux_logits=False, init_weights=False),
-        224,
-        "torchvision",
-    ),
+    "inception_v2_224": (_slim_inception_v2, 224, "TF-slim inception_v2 (tf_slim.py)"),
     "inception_v3_299": (
         _tv("inception_v3", aux_logits=False, init_weights=False),
         299,
@@ -313,17 +314,43 @@ MODELS["yolov6n_640"] = (
 YOLOV5_HEAD = 3
 YOLOV5 = {f"yolov5{s}_640": f"yolov5{s}u.yaml" for s in "nsmlx"}
 
-# TF Object Detection API SSDs: backbone id -> (extra layers, predictor layers per feature map)
-SSD_EXTRA, SSD_HEAD = 4 * 2, 6 * 2  # 4 x (1x1 + 3x3); box + class conv on 6 maps
-SSDLITE_EXTRA, SSDLITE_HEAD = 4 * 3, 6 * 2 * 2  # 1x1 + dw3x3 + 1x1; (dw3x3 + 1x1) x 2 x 6
-SSD_TF: dict[str, tuple[str, int, int, str]] = {
-    "ssd_mobilenet_v1_300": ("mobilenet_v1_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
-    "ssd_mobilenet_v1_224": ("mobilenet_v1_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
-    "ssd_mobilenet_v1_0.75_300": ("mobilenet_v1_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
-    "ssd_mobilenet_v2_300": ("mobilenet_v2_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
-    "ssd_mobilenet_v2_320": ("mobilenet_v2_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
-    "ssd_mobilenet_v2_224": ("mobilenet_v2_1.0_224", SSD_EXTRA, SSD_HEAD, "SSD"),
-    "ssdlite_mobilenet_v2_300": ("mobilenet_v2_1.0_224", SSDLITE_EXTRA, SSDLITE_HEAD, "SSDLite"),
+
+# TF Object Detection API SSDs (tf_ssd.py), each as the config its published figures come from
+def _ssd(backbone: str, **kw: Any) -> Callable[[], Any]:
+    def build() -> Any:
+        from tf_ssd import tf_ssd
+
+        return tf_ssd(backbone, **kw)
+
+    return build
+
+
+_V1Q = "TF OD API ssd_mobilenet_v1_quantized_300x300_coco14_sync.config (1x1 predictor, 90 classes)"
+_V2Q = "TF OD API ssd_mobilenet_v2_quantized_300x300_coco.config (1x1 predictor, full 3x3 extras)"
+MODELS |= {
+    "ssd_mobilenet_v1_300": (
+        _ssd("mobilenet_v1"),
+        300,
+        "TF OD API ssd_mobilenet_v1_coco.config (1x1 predictor)",
+    ),
+    "ssd_mobilenet_v1_224": (_ssd("mobilenet_v1", classes=90), 224, _V1Q),
+    "ssd_mobilenet_v1_0.75_300": (
+        _ssd("mobilenet_v1", multiplier=0.75, classes=90),
+        300,
+        "TF OD API ssd_mobilenet_v1_0.75_depth_quantized_300x300_coco14_sync.config",
+    ),
+    "ssd_mobilenet_v2_300": (_ssd("mobilenet_v2"), 300, _V2Q),
+    "ssd_mobilenet_v2_224": (_ssd("mobilenet_v2"), 224, _V2Q),
+    "ssd_mobilenet_v2_320": (
+        _ssd("mobilenet_v2", classes=90),
+        320,
+        "TF OD API ssd_mobilenet_v2_320x320_coco17_tpu-8.config (1x1 predictor, 90 classes)",
+    ),
+    "ssdlite_mobilenet_v2_300": (
+        _ssd("mobilenet_v2", kernel=3, depthwise_extras=True, depthwise_predictor=True),
+        300,
+        "TF OD API ssdlite_mobilenet_v2_coco.config (depthwise extras and predictors)",
+    ),
 }
 
 
@@ -406,14 +433,6 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "layers": body + YOLOV5_HEAD,
             "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body}) + "
             f"{YOLOV5_HEAD} output convolutions",
-        }
-    for mid, (backbone, extra, head, kind) in SSD_TF.items():
-        # the backbone without its classifier: its layers less the final fully-connected one
-        base = out[backbone]["layers"] - 1
-        out[mid] = {
-            "layers": base + extra + head,
-            "how": f"TF OD API {kind}: {backbone} backbone ({base}) + {extra} extra + {head} "
-            "predictor layers",
         }
     return out
 

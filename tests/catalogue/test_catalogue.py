@@ -53,3 +53,27 @@ def test_layer_counts_are_counts_or_task_estimates(tmp_path: Path) -> None:
         load_catalogue(f)
     f.write_text("id,task,params_m,gmacs,layers\nmy-net,detection,3,4,40\n")
     assert load_catalogue(f).models["my-net"].layers == 40
+
+
+def test_a_stated_int8_file_size_bounds_the_models_parameters() -> None:
+    """An int8 file holds at least one byte per parameter, and a compiled file (Edge TPU
+    instructions, metadata) not twice that. A row whose stated size breaks this names another
+    model than its id: Coral's 12.0 MB 'Inception' was once catalogued as v3 (23.9 M
+    parameters), its 6.6 MB SSD MobileNet v2 as the float 16.8 M variant."""
+    import csv
+    import io
+    import re
+
+    from edgeplan.catalogue.load import _builtin
+
+    cat = load_catalogue()
+    checked = 0
+    for row in csv.DictReader(io.StringIO(_builtin("published_latency.csv"))):
+        size = re.search(r"size (\d+(?:\.\d+)?) MB", row["note"])
+        model = cat.models.get(row["model_id"])
+        if not size or row["precision"] != "int8" or model is None or not model.params_m:
+            continue
+        ratio = float(size.group(1)) / model.params_m
+        assert 0.95 <= ratio <= 2.0, (row["model_id"], size.group(1), model.params_m)
+        checked += 1
+    assert checked >= 10
