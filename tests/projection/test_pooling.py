@@ -6,10 +6,17 @@ from dataclasses import replace
 import pytest
 
 from edgeplan.catalogue import load_catalogue
-from edgeplan.projection.calibrate import _Pooled, calibrate, segment_hardware
-from edgeplan.projection.device import frames_per_call, latency_ms, saturated
+from edgeplan.projection.calibrate import _Pooled, calibrate
+from edgeplan.projection.device import base_metric, frames_per_call, latency_ms, saturated
 from edgeplan.projection.pooling import centre_for
 from edgeplan.projection.profile import from_facts
+from edgeplan.projection.rows import (
+    harness,
+    metric_key,
+    segment_hardware,
+    segment_key,
+    weight_cache,
+)
 
 CAT = load_catalogue()
 CAL = calibrate(CAT, validate=False)
@@ -96,3 +103,48 @@ def test_mlperf_retinanet_has_the_macs_of_its_architecture() -> None:
     m = CAT.models["retinanet_resnext50_800"]
     assert m.gmacs is not None and m.params_m is not None and m.layers == 111
     assert m.gmacs > 40 * (CAT.models["resnet50_224"].gmacs or 0)
+
+
+def test_a_mean_no_standard_defines_gets_its_harness_overhead() -> None:
+    """Two sources' means on one device (a Python script with image decoding, a bare invoke
+    loop) are not one metric: each source's rows get their own overhead. MLPerf LoadGen's
+    mean is the standard's and keeps one key across submissions."""
+    dev = ("coral-devboard", "latency")
+    keys = {metric_key(s.row) for s in CAL.samples[dev] if s.row.metric == "latency_ms_mean"}
+    assert {base_metric(k) for k in keys} == {"latency_ms_mean"}
+    assert len(keys) >= 2 and all("[github.com/" in k for k in keys)
+    assert set(keys) <= set(CAL.params[dev].overhead_ms)
+    mlperf = {
+        metric_key(s.row)
+        for s in CAL.samples[AGX]
+        if s.row.metric == "latency_ms_mean" and "mlcommons" in s.row.source
+    }
+    assert mlperf == {"latency_ms_mean@b1", "latency_ms_mean@b8"}
+    allan = next(s.row for s in CAL.samples[dev] if "aallan" in s.row.source)
+    assert harness(allan) == "github.com/aallan/benchmarking-ml-on-the-edge"
+
+
+def test_coral_ssds_are_counted_as_the_quantized_configs_coral_compiles() -> None:
+    """Coral's SSD MobileNet v2 files are 6.6-6.7 MB of int8 weights: the quantized config
+    (1x1 predictor), not the float 3x3-predictor model of 16.8 M parameters. Counted, it fits
+    in the Edge TPU's 8 MB cache, and the Coral rows of the other counted SSDs are used."""
+    assert (CAT.models["ssd_mobilenet_v2_300"].params_m or 99) < 6.7
+    cache = CAT.rule(CAT.hardware["coral-usb"])
+    assert cache is not None and (CAT.models["ssd_mobilenet_v2_300"].params_m or 99) < (
+        cache.weight_cache_mb
+    )
+    used = {s.row.model_id for s in CAL.samples[("coral-usb", "latency")]}
+    for mid in ("ssd_mobilenet_v1_224", "ssd_mobilenet_v2_224", "ssd_mobilenet_v1_0.75_300"):
+        assert mid in used
+        assert (CAT.models[mid].gmacs or 0) < (CAT.models["ssd_mobilenet_v1_300"].gmacs or 0)
+
+
+def test_a_usb_accelerator_on_usb2_is_its_own_configuration() -> None:
+    """A USB accelerator on a USB 2 port moves everything over 480 Mbit/s: its rows are the
+    chip configured otherwise (like a power mode), not rows of the USB 3 device; the chip's
+    parameter cache is the same."""
+    usb2 = [r for r in CAT.published if "link=USB2" in r.config]
+    assert usb2 and {segment_key(r, CAT) for r in usb2} == {f"{r.device_id}:usb2" for r in usb2}
+    assert weight_cache("coral-usb:usb2", CAT) == weight_cache("coral-usb", CAT) > 0
+    assert weight_cache("coral-usb:cpu", CAT) == 0
+    assert not any("link=USB2" in s.row.config for s in CAL.samples[("coral-usb", "latency")])

@@ -10,10 +10,10 @@ import numpy as np
 from edgeplan.catalogue.load import Catalogue, _published
 from edgeplan.errors import DataError
 from edgeplan.projection.bands import Calibration
-from edgeplan.projection.calibrate import metric_key, segment_key
 from edgeplan.projection.device import to_metric
 from edgeplan.projection.profile import from_facts
 from edgeplan.projection.project import project
+from edgeplan.projection.rows import metric_key, segment_key
 
 GOAL_MDAPE_PCT = 25.0
 REQUIRED = ("device_id", "model_id", "precision", "metric")

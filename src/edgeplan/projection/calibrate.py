@@ -3,7 +3,7 @@ metric, and measure the error honestly by leaving one model out at a time."""
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -17,6 +17,7 @@ from edgeplan.projection.device import (
     Context,
     DeviceParams,
     ape,
+    base_metric,
     frames_per_call,
     latency_ms,
     prior_b,
@@ -28,16 +29,8 @@ from edgeplan.projection.device import (
 from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
 from edgeplan.projection.profile import CostProfile, from_facts
+from edgeplan.projection.rows import family, metric_key, segment_hardware, segment_key, weight_cache
 
-CPU_FRAMEWORKS = {"tflite-cpu", "onnxruntime-cpu", "openvino-cpu", "ncnn", "mnn", "pytorch-cpu"}
-# Frameworks that are not the device's native compiled path get their own segment
-SIDE_FRAMEWORKS = {
-    "pytorch": "pytorch",
-    "onnxruntime-gpu": "onnxruntime",
-    "tensorflow": "tensorflow",
-    "openvino-gpu": "openvino-gpu",
-}
-LATENCY_METRICS = ("latency_ms_model_only", "latency_ms_p90_singlestream", "latency_ms_mean")
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
 OVERHEAD_PRIOR_SHARE = 0.2  # the overhead prior, as a share of the fastest published row
 # metrics whose overhead keeps the default prior even on a CPU with one model
@@ -45,55 +38,6 @@ HARNESS_MEAN_METRICS = {"latency_ms_mean", "latency_ms_p90_singlestream"}
 CONTEXT_SWITCH_PRIOR_MS = 3.0  # weak starting point for a context switch (fitted per device)
 CONTEXT_THRESHOLD_STARTS_GMACS = (0.3, 3.0, 30.0)  # extra starting points of the split fit
 LAYER_PRIOR_MS = 0.005  # weak starting point for one weighted layer's fixed cost (a dispatch)
-
-
-def segment_key(row: Published, cat: Catalogue) -> str:
-    """`device` for the native path, `device:cpu` for CPU-only runs on an accelerator board,
-    `device:<framework>` for other frameworks on it (PyTorch eager is not TensorRT)."""
-    hw = cat.hardware.get(row.device_id)
-    if hw is not None and hw.kind != "cpu" and row.framework in CPU_FRAMEWORKS:
-        return f"{row.device_id}:cpu"
-    if row.framework in SIDE_FRAMEWORKS and hw is not None and hw.kind != "cpu":
-        return f"{row.device_id}:{SIDE_FRAMEWORKS[row.framework]}"
-    if "power=maxq" in row.config.lower().replace(" ", ""):  # a power mode is its own config
-        return f"{row.device_id}:maxq"
-    return row.device_id
-
-
-def segment_hardware(key: str, cat: Catalogue) -> Hardware:
-    device, _, seg = key.partition(":")
-    hw = cat.hardware[device]
-    if seg == "cpu":  # the board's host CPU: no published peak
-        return replace(
-            hw,
-            id=key,
-            name=f"{hw.name} (CPU only)",
-            kind="cpu",
-            int8_tops=None,
-            fp16_tflops=None,
-            fp32_tflops=None,
-            mem_bw_gbs=None,
-            note="CPU segment of " + hw.id,
-        )
-    return replace(hw, id=key) if seg else hw
-
-
-def weight_cache(segment: str, cat: Catalogue) -> float:
-    """MB of parameters the segment's chip caches on-chip (its deployment rule); none for a
-    board's CPU or another framework on it."""
-    if ":" in segment:
-        return 0.0
-    rule = cat.rule(cat.hardware[segment])
-    return rule.weight_cache_mb if rule else 0.0
-
-
-def metric_key(row: Published) -> str:
-    """A metric with its batch: batch-1 and batch-8 throughput differ on multi-context NPUs."""
-    return f"{row.metric}@b{row.batch}" if row.batch else row.metric
-
-
-def family(metric: str) -> str:
-    return "throughput" if metric == "throughput_fps" else "latency"
 
 
 @dataclass
@@ -125,7 +69,7 @@ def _overhead_prior(metric: str, one_model: bool, saturating: bool) -> tuple[flo
     keeps the default. A throughput at no stated batch (MLPerf Offline, trtexec: the device
     kept saturated) amortises the per-call overhead to next to nothing per frame, held firmly
     too (device.saturated)."""
-    if saturating or (one_model and metric.split("@")[0] not in HARNESS_MEAN_METRICS):
+    if saturating or (one_model and base_metric(metric) not in HARNESS_MEAN_METRICS):
         return 0.02, 3.0
     return OVERHEAD_PRIOR_SHARE, 0.3
 
@@ -146,12 +90,13 @@ def fit(
     if not samples:
         raise ValueError("nothing to fit")
     ctx = switches_contexts(hw, samples)
-
-    def key(row: Published) -> str:
-        return row.metric if ctx else metric_key(row)
+    row_keys = [metric_key(s.row) for s in samples]  # with batch (and harness)
+    # the overhead each row pays: per metric and batch, or per metric on a context-switching
+    # NPU (its batch gap is the context term)
+    keys = [s.row.metric for s in samples] if ctx else row_keys
 
     precs = sorted({s.row.precision for s in samples if s.row.precision in PRECISIONS} or {"int8"})
-    own_metrics = {key(s.row) for s in samples}
+    own_metrics = set(keys)
     metrics = sorted(own_metrics | (centre.metrics() if centre else set()))
     y = np.array([s.y_ms for s in samples])
     g = np.array([s.profile.gmacs for s in samples])
@@ -165,7 +110,7 @@ def fit(
     pi = np.array(
         [precs.index(s.row.precision) if s.row.precision in precs else 0 for s in samples]
     )
-    mi = np.array([metrics.index(key(s.row)) for s in samples])
+    mi = np.array([metrics.index(k) for k in keys])
     lay = np.array([float(s.profile.layers or 0) for s in samples])
     one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
     fastest = float(np.min(y))
@@ -195,8 +140,8 @@ def fit(
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
     per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
-    frames = np.array([float(frames_per_call(metric_key(s.row))) for s in samples])
-    per_call = np.array([0.0 if saturated(metric_key(s.row), ctx) else 1.0 for s in samples])
+    frames = np.array([float(frames_per_call(k)) for k in row_keys])
+    per_call = np.array([0.0 if saturated(k, ctx) else 1.0 for k in row_keys])
 
     def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, float, np.ndarray, np.ndarray]:
         return (

@@ -99,6 +99,11 @@ class Context:
         return self.switch_ms * self.split_share(profile) / max(batch, 1)
 
 
+def base_metric(key: str) -> str:
+    """The metric of a key, without its harness or batch (`latency_ms_mean[src]@b1`)."""
+    return key.split("@")[0].split("[")[0]
+
+
 def batch_of(metric: str) -> int:
     """The batch size in a metric key (`throughput_fps@b8`), 1 when not stated."""
     _, _, b = metric.partition("@b")
@@ -121,7 +126,7 @@ class DeviceParams:
     notes: list[str] = field(default_factory=list)
     context: Context | None = None  # pipelined NPUs with batch-1 and batch-N rows
     weight_cache_mb: float = 0.0  # on-chip parameter cache: c applies to the weights beyond it
-    borrowed: tuple[str, ...] = ()  # precisions and metrics taken from the family, not own rows
+    borrowed: tuple[str, ...] = ()  # metrics whose overhead is the family's, not own rows
 
     def b(self, hw: Hardware, precision: str) -> float:
         if precision in self.b_ms_per_gmac:
@@ -138,7 +143,7 @@ def latency_ms(
     """Projected time for a metric (ms; 1000/fps for throughput)."""
     a = p.overhead_ms.get(metric)
     if a is None:  # the metric at another batch, else the smallest overhead (model-only-like)
-        same = [v for k, v in p.overhead_ms.items() if k.split("@")[0] == metric.split("@")[0]]
+        same = [v for k, v in p.overhead_ms.items() if base_metric(k) == base_metric(metric)]
         a = min(same or list(p.overhead_ms.values()) or [0.0])
     mb = streamed_mb(profile.weight_bytes(precision) / 1e6, p.weight_cache_mb)
     mpx = profile.input_pixels / 1e6

@@ -7,10 +7,17 @@ import numpy as np
 
 from edgeplan.catalogue.load import Catalogue, Hardware
 from edgeplan.projection.bands import Calibration, stratum
-from edgeplan.projection.calibrate import segment_hardware
-from edgeplan.projection.device import PRECISIONS, DeviceParams, latency_ms, prior_b, prior_c
+from edgeplan.projection.device import (
+    PRECISIONS,
+    DeviceParams,
+    base_metric,
+    latency_ms,
+    prior_b,
+    prior_c,
+)
 from edgeplan.projection.field import FIELD_METRIC
 from edgeplan.projection.profile import CostProfile
+from edgeplan.projection.rows import segment_hardware
 from edgeplan.words import plural
 
 REFERENCE_HOST = "xeon-gold-6154"  # the host of coral.ai's published Edge TPU benchmarks
@@ -108,7 +115,7 @@ def prior_params(hw: Hardware) -> DeviceParams:
 
 
 def _params(cal: Calibration, cat: Catalogue, device: str, metric: str) -> tuple[DeviceParams, str]:
-    fam = "throughput" if metric.split("@")[0] == "throughput_fps" else "latency"
+    fam = "throughput" if base_metric(metric) == "throughput_fps" else "latency"
     for key in ((device, fam), (device, "latency"), (device, "throughput")):
         if key in cal.params:
             p = cal.params[key]
@@ -160,7 +167,7 @@ def project(
     seg_hw = segment_hardware(device, cat) if ":" in device else hw
     ok, reason = _deployable(seg_hw, cat, precision, profile)
     p, how = _params(cal, cat, device, metric)
-    notes = [n for n in p.notes if metric.split("@")[0] in n]  # its overhead borrowed
+    notes = [n for n in p.notes if base_metric(metric) in n]  # its overhead borrowed
     ms = latency_ms(seg_hw, profile, precision, p, metric)
     if metric != "throughput_fps" and (device, "throughput") in cal.params:
         tp = cal.params[(device, "throughput")]
