@@ -17,15 +17,19 @@ torchvision, timm, ultralytics, effdet installed):
 
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
-It prints a table and, with --json, writes {model_id: {layers, gmacs, params_m, how}}: the
-figures committed to the catalogue's models.csv `layers` column (and the MACs and parameters
-of models that publish none, such as MLPerf's RetinaNet)."""
+It prints a table and, with --json, writes {model_id: {layers, gmacs, params_m, gemm_gmacs,
+act_elements_m, how}}: the figures committed to the catalogue's models.csv `layers`,
+`gemm_gmacs` and `act_elements_m` columns (and the MACs and parameters of models that publish
+none, such as MLPerf's RetinaNet). `gemm_gmacs`: MACs in matrix products (fully-connected
+layers and attention's activation products); `act_elements_m`: activation elements (millions)
+the weighted layers read and write, the traffic a kernel moves besides its weights."""
 
 import argparse
 import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 os.environ.setdefault("PYTORCH_JIT", "0")  # effdet scripts torchvision's NMS at import
@@ -365,45 +369,87 @@ def _training_only(model: Any) -> set[str]:
 def executed_layers(model: Any, side: int, skip: set[str] | None = None) -> int:
     """Conv2d and Linear kernels run by one forward pass at side x side (eval mode), less those
     only training uses and those under the `skip` modules."""
-    return executed(model, side, skip)[0]
+    return executed(model, side, skip).layers
+
+
+@dataclass
+class Counts:
+    """What one forward pass runs: weighted layers, MACs, the MACs of matrix products
+    (fully-connected layers and attention's activation products: the `gemm` and `attention`
+    kernel classes), and the activation elements the weighted layers read and write."""
+
+    layers: int = 0
+    macs: int = 0
+    gemm_macs: int = 0
+    act_elements: int = 0
+    head_inputs: list[Any] = field(default_factory=list)  # inputs of `capture` (YOLOv5's head)
 
 
 def executed(
-    model: Any, side: int | tuple[int, int], skip: set[str] | None = None
-) -> tuple[int, int]:
-    """(weighted layers, multiply-accumulates) of one forward pass at side x side (or (height,
-    width)). The MACs are torch's FLOP counter's over the whole pass, halved (convolutions,
-    fully-connected layers and attention's activation products alike); where modules are
-    dropped, only the kept convolutions' and fully-connected layers' (output elements x input
-    channels per group x kernel area; output elements x input features)."""
+    model: Any,
+    side: int | tuple[int, int],
+    skip: set[str] | None = None,
+    capture: set[str] | None = None,
+) -> Counts:
+    """Counts of one forward pass at side x side (or (height, width)), less the `skip`
+    modules and those only training uses. MACs: the kept convolutions' and fully-connected
+    layers' (output elements x input channels per group x kernel area; output elements x input
+    features) plus attention's activation products (what torch's FLOP counter, halved, finds
+    beyond every convolution and fully-connected layer). Matrix-product MACs: the
+    fully-connected layers' plus attention's. `capture`: modules whose inputs are kept (a head
+    counted by hand)."""
     import torch
     from torch import nn
     from torch.utils.flop_counter import FlopCounterMode
 
-    count = [0, 0]
+    c = Counts()
+    every = [0]  # MACs of every convolution and fully-connected layer run, dropped ones too
 
-    def hook(m: Any, _: Any, out: Any) -> None:
-        count[0] += 1
+    def macs_of(m: Any, out: Any) -> int:
         if isinstance(m, nn.Conv2d):
             kh, kw = m.kernel_size
-            count[1] += out.numel() * (m.in_channels // m.groups) * kh * kw
-        else:
-            count[1] += out.numel() * m.in_features
+            return int(out.numel() * (m.in_channels // m.groups) * kh * kw)
+        return int(out.numel() * m.in_features)
+
+    def hook(m: Any, inp: Any, out: Any) -> None:
+        c.layers += 1
+        macs = macs_of(m, out)
+        c.macs += macs
+        c.gemm_macs += macs if isinstance(m, nn.Linear) else 0
+        c.act_elements += inp[0].numel() + out.numel()
+
+    def seen(m: Any, _: Any, out: Any) -> None:
+        every[0] += macs_of(m, out)
+
+    def keep(_: Any, inp: Any) -> None:
+        c.head_inputs.extend(x for x in inp[0] if hasattr(x, "shape"))
 
     model.eval()
     dropped = _training_only(model) | (skip or set())
-    handles = [
-        m.register_forward_hook(hook)
-        for name, m in model.named_modules()
-        if isinstance(m, nn.Conv2d | nn.Linear)
-        and not any(name == d or name.startswith(d + ".") for d in dropped)
-    ]
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    handles = (
+        [
+            m.register_forward_hook(hook)
+            for name, m in layers
+            if not any(name == d or name.startswith(d + ".") for d in dropped)
+        ]
+        + [m.register_forward_hook(seen) for _, m in layers]
+        + [
+            m.register_forward_pre_hook(keep)
+            for name, m in model.named_modules()
+            if name in (capture or set())
+        ]
+    )
     h, w = (side, side) if isinstance(side, int) else side
     with torch.no_grad(), FlopCounterMode(display=False) as flops:
         model(torch.zeros(1, 3, h, w))
     for handle in handles:
         handle.remove()
-    return count[0], count[1] if dropped else flops.get_total_flops() // 2
+    # attention's activation products: what the FLOP counter finds beyond the layers
+    attention = max(0, flops.get_total_flops() // 2 - every[0])
+    c.gemm_macs += attention
+    c.macs += attention
+    return c
 
 
 def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -415,12 +461,14 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
         if only and mid not in only:
             continue
         model = build()
-        layers, macs = executed(model, side)
+        c = executed(model, side)
         params = sum(p.numel() for p in model.parameters())
         out[mid] = {
-            "layers": layers,
-            "gmacs": round(macs / 1e9, 3),
+            "layers": c.layers,
+            "gmacs": round(c.macs / 1e9, 3),
             "params_m": round(params / 1e6, 3),
+            "gemm_gmacs": round(c.gemm_macs / 1e9, 3),
+            "act_elements_m": round(c.act_elements / 1e6, 2),
             "how": f"{note} @{side if isinstance(side, int) else '{}x{}'.format(*side[::-1])}",
         }
     if only:
@@ -428,10 +476,15 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
     for mid, yaml in YOLOV5.items():
         model = _yolo(yaml)()
         detect = {n for n, m in model.named_modules() if type(m).__name__ == "Detect"}
-        body = executed_layers(model, 640, skip=detect)
+        body = executed(model, 640, skip=detect, capture=detect)
+        # the original head: one 1x1 convolution per level, 3 anchors x (4 + 1 + 80) outputs
+        head_out = sum(3 * 85 * x.shape[-2] * x.shape[-1] for x in body.head_inputs)
+        head_in = sum(x.numel() for x in body.head_inputs)
         out[mid] = {
-            "layers": body + YOLOV5_HEAD,
-            "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body}) + "
+            "layers": body.layers + YOLOV5_HEAD,
+            "gemm_gmacs": 0.0,
+            "act_elements_m": round((body.act_elements + head_in + head_out) / 1e6, 2),
+            "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body.layers}) + "
             f"{YOLOV5_HEAD} output convolutions",
         }
     return out
@@ -439,14 +492,23 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", help="write {model_id: {layers, gmacs, params_m, how}} here")
+    ap.add_argument(
+        "--json",
+        help="write {model_id: {layers, gmacs, params_m, gemm_gmacs, act_elements_m, how}} here",
+    )
     ap.add_argument("--only", nargs="*", help="count only these model ids (whole builds)")
     args = ap.parse_args()
     counts = count_all(set(args.only) if args.only else None)
-    print(f"{'model':36s} {'layers':>6s} {'GMACs':>8s} {'params M':>8s}  how")
+    print(
+        f"{'model':36s} {'layers':>6s} {'GMACs':>8s} {'params M':>8s} {'gemm GMACs':>10s} "
+        f"{'act M':>7s}  how"
+    )
     for mid, row in sorted(counts.items()):
         g, pm = row.get("gmacs", ""), row.get("params_m", "")
-        print(f"{mid:36s} {row['layers']:>6d} {g!s:>8s} {pm!s:>8s}  {row['how']}")
+        print(
+            f"{mid:36s} {row['layers']:>6d} {g!s:>8s} {pm!s:>8s} {row['gemm_gmacs']!s:>10s} "
+            f"{row['act_elements_m']!s:>7s}  {row['how']}"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(counts, f, indent=1, sort_keys=True)

@@ -18,7 +18,7 @@ from edgeplan.models.files import open_model
 from edgeplan.projection.calibrate import Sample, calibrate, fit, switches_contexts
 from edgeplan.projection.device import Context, DeviceParams, latency_ms
 from edgeplan.projection.kernels import kernel_mix, tags
-from edgeplan.projection.profile import CostProfile, from_analysis
+from edgeplan.projection.profile import CostProfile, from_analysis, from_facts
 from edgeplan.projection.project import project
 
 CAT = load_catalogue()
@@ -67,10 +67,47 @@ def test_static_analysis_classes_kernels(tmp_path: Path) -> None:
     assert from_analysis("attn", a).kernels == {"depthwise", "attention"}
 
 
+def test_static_analysis_counts_matrix_products_and_activations(tmp_path: Path) -> None:
+    """Matrix-product MACs are the weighted projection's and attention's; the activations moved
+    are what the weighted layers and attention's products read and write, in elements."""
+    a = analyse(open_model(_attention_block(tmp_path / "attn.onnx")))
+    p = from_analysis("attn", a)
+    assert p.gemm_gmacs * 1e9 == pytest.approx(64 * 8 * 8 + 64 * 64 * 8)
+    x, tokens, scores = 8 * 8 * 8, 64 * 8, 64 * 64
+    # dw: x -> x; pw: x -> x; projection: tokens -> q; attention: q, q^T -> scores
+    expected = (x + x) + (x + x) + (tokens + tokens) + (tokens + tokens + scores)
+    assert p.act_elements_m * 1e6 == pytest.approx(expected)
+    assert p.act_mb("int8") * 4 == pytest.approx(p.act_mb("fp32"))
+
+
 def test_a_real_cnn_is_tagged_depthwise_not_attention(fastestdet: Path) -> None:
     a = analyse(open_model(fastestdet))
     assert tags(a.ops) == {"depthwise"}
     assert sum(v["macs"] for v in kernel_mix(a.ops).values()) == a.macs
+
+
+def test_catalogue_counts_matrix_products_and_activations(tmp_path: Path) -> None:
+    """A ViT is almost all matrix products, a ResNet almost none; models not counted get their
+    task's activations per GMAC, marked as an estimate; a negative count names the model."""
+    vit, resnet = CAT.models["vit_tiny_224"], CAT.models["resnet50_224"]
+    assert vit.gemm_gmacs is not None and vit.gmacs and vit.gemm_gmacs / vit.gmacs > 0.9
+    assert (
+        resnet.gemm_gmacs is not None and resnet.gmacs and resnet.gemm_gmacs / resnet.gmacs < 0.01
+    )
+    counted = [m for m in CAT.models.values() if m.act_elements_m]
+    assert len(counted) > 50 and all(m.act_elements_estimate is None for m in counted)
+    yolov7 = CAT.models["yolov7_640"]
+    per_gmac = sorted(
+        (m.act_elements_m or 0) / m.gmacs for m in counted if m.task == yolov7.task and m.gmacs
+    )
+    assert yolov7.act_elements_m is None and yolov7.gmacs
+    assert yolov7.act_elements_estimate == pytest.approx(yolov7.gmacs * np.median(per_gmac))
+    profile = from_facts(yolov7)
+    assert profile is not None and profile.act_elements_m == yolov7.act_elements_estimate
+    mine = tmp_path / "mine.csv"
+    mine.write_text("id,task,gmacs,act_elements_m\nmy-net,detection,4,-3\n")
+    with pytest.raises(ConfigError, match=r"my-net.*act_elements_m"):
+        load_catalogue(mine)
 
 
 def test_catalogue_kernel_tags_are_checked(tmp_path: Path) -> None:
@@ -197,6 +234,8 @@ def test_project_cli_reports_the_kernel_mix(fastestdet: Path, tmp_path: Path) ->
     assert facts["kernel_tags"] == ["depthwise"]
     total = sum(v["macs"] for v in facts["kernel_mix"].values())
     assert total / 1e9 == pytest.approx(facts["gmacs"], rel=1e-3)
+    assert facts["gemm_gmacs"] < 0.01 * facts["gmacs"]  # a CNN: no matrix products to speak of
+    assert facts["act_elements_m"] > 0 and "M activation elements" in r.stdout
 
 
 def test_one_model_cpu_does_not_charge_a_tiny_model_the_big_ones_time() -> None:

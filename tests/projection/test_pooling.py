@@ -1,13 +1,20 @@
-"""Hierarchical pooling (a device borrows its family's overheads, never the left-out model),
-latency at batch N, and saturated throughput."""
+"""Hierarchical pooling (a device borrows its family's overheads and matrix-product factor,
+never the left-out model), latency at batch N, and saturated throughput."""
 
+import math
 from dataclasses import replace
 
 import pytest
 
 from edgeplan.catalogue import load_catalogue
-from edgeplan.projection.calibrate import _Pooled, calibrate
-from edgeplan.projection.device import base_metric, frames_per_call, latency_ms, saturated
+from edgeplan.projection.calibrate import _Pooled, calibrate, fit
+from edgeplan.projection.device import (
+    DeviceParams,
+    base_metric,
+    frames_per_call,
+    latency_ms,
+    saturated,
+)
 from edgeplan.projection.pooling import centre_for
 from edgeplan.projection.profile import from_facts
 from edgeplan.projection.rows import (
@@ -59,6 +66,39 @@ def test_only_chips_of_the_same_kind_pool() -> None:
     same_kind = replace(ncs2, kind=n100.kind)
     centre = centre_for(key, n100, {("intel-ncs2", "latency"): (same_kind, params)})
     assert centre is not None and centre.devices == ("intel-ncs2",)
+
+
+def test_a_device_without_matrix_product_rows_borrows_the_familys_factor() -> None:
+    """The cost of a matrix-product MAC relative to a convolution's is pooled by how many
+    matrix-product rows each sibling fitted it on: a sibling without such rows adds nothing,
+    and a device with none of its own takes the family's, so a ViT on it is projected slower
+    than its convolutions alone would say."""
+    key = ("apple-m1-max", "latency")
+    hw = segment_hardware(key[0], CAT)
+    a17 = ("apple-a17-pro", "latency")
+    fitted, other = CAL.params[a17], replace(CAL.params[a17], gemm_factor=1.0, gemm_evidence=0.0)
+    assert fitted.gemm_evidence > 0.5 and fitted.gemm_factor > 1.5
+    sibs = {a17: (hw, fitted), ("apple-m3-max", "latency"): (hw, other)}
+    centre = centre_for(key, hw, sibs)
+    assert centre is not None and centre.gemm_ln == pytest.approx(math.log(fitted.gemm_factor))
+    lone = centre_for(key, hw, {a17: (hw, other)})
+    assert lone is not None and lone.gemm_ln is None
+    convs = [s for s in CAL.samples[key] if s.profile.gemm_share() < 0.05]
+    assert convs, "the M1 Max has a convolutional row"
+    own = fit(hw, convs)
+    pooled = fit(hw, convs, centre=centre)
+    assert own.gemm_factor < 1.2  # its own rows hardly hold a matrix product
+    assert pooled.gemm_factor == pytest.approx(fitted.gemm_factor, rel=0.1)
+    vit = from_facts(CAT.models["vit_tiny_224"])
+    assert vit is not None
+    cnn = replace(vit, gemm_gmacs=0.0)  # the same MACs and traffic in convolutions
+
+    def extra_ms(p: DeviceParams) -> float:
+        metric = "latency_ms_model_only@b1"
+        return latency_ms(hw, vit, "fp16", p, metric) - latency_ms(hw, cnn, "fp16", p, metric)
+
+    assert extra_ms(pooled) > 0.5 * latency_ms(hw, cnn, "fp16", pooled, "latency_ms_model_only@b1")
+    assert extra_ms(pooled) > 5 * abs(extra_ms(own))
 
 
 @pytest.mark.parametrize("model", ["resnet50_224", "yolo11n_640", "retinanet_resnext50_800"])

@@ -66,6 +66,41 @@ def test_more_layers_never_projects_faster(l1: int, l2: int, device: str, precis
     assert a <= b + 1e-9
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0, 200),
+    st.floats(0, 200),
+    st.sampled_from([*DEVICES, "hailo-8l", "apple-m3-max"]),
+    st.sampled_from(["int8", "fp16"]),
+)
+def test_more_activation_traffic_never_projects_faster(
+    a1: float, a2: float, device: str, precision: str
+) -> None:
+    """The same MACs moving more activations (wider maps, depthwise blocks) cost no less."""
+    lo, hi = sorted((a1, a2))
+    a = project(replace(prof(2.0), act_elements_m=lo), device, precision, CAL, CAT).latency_ms
+    b = project(replace(prof(2.0), act_elements_m=hi), device, precision, CAL, CAT).latency_ms
+    assert a <= b + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0, 20),
+    st.floats(0.01, 20),
+    st.sampled_from([*DEVICES, "hailo-8l", "apple-m3-max", "jetson-agx-orin-64gb"]),
+)
+def test_more_matrix_product_macs_never_project_faster(
+    gemm: float, extra: float, device: str
+) -> None:
+    """MACs added in matrix products (fully connected, attention) cost something on every
+    device, whatever its fitted matrix-product factor."""
+    base = replace(prof(2.0 + gemm), gemm_gmacs=gemm)
+    more = replace(prof(2.0 + gemm + extra), gemm_gmacs=gemm + extra)
+    a = project(base, device, "fp16", CAL, CAT).latency_ms
+    b = project(more, device, "fp16", CAL, CAT).latency_ms
+    assert a <= b + 1e-9
+
+
 def test_many_layer_models_split_into_contexts_on_hailo() -> None:
     """The Hailo zoo's batch-1 vs batch-8 FPS show EfficientDet-Lite0 (182 layers, 0.97 GMACs)
     split into contexts on the Hailo-8 and MobileNet v2 (53 layers) not; the fitted split
@@ -146,8 +181,10 @@ def test_apple_neural_engines_are_calibrated_on_apple_core_ml_cards() -> None:
     """The four Apple chips carry their Core ML card rows (fp16, Neural Engine): fp16 deploys
     through the `apple-` rule, fp32 does not; each chip's projection comes from its own rows,
     which are validated by leaving a model out; on every chip a model with ten times the MACs
-    is projected slower."""
+    is projected slower, and a MAC in a matrix product (Depth Anything's ViT, DETR's
+    transformer) costs more than a convolution's (FastViT), as the cards show."""
     for dev in ("apple-a14-bionic", "apple-a17-pro", "apple-m1-max", "apple-m3-max"):
+        assert CAL.params[(dev, "latency")].gemm_factor > 1.5
         small = project(prof(0.7, params_m=4.0), dev, "fp16", CAL, CAT)
         big = project(prof(7.0, params_m=40.0), dev, "fp16", CAL, CAT)
         assert small.deployable and "published rows of " + dev in small.calibration

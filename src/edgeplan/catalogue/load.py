@@ -55,6 +55,11 @@ class ModelFacts:
     kernels: frozenset[str] = frozenset()  # kernel tags (projection/kernels.py TAGGED)
     layers: int | None = None  # weighted layers run per inference (conv + fully connected)
     layers_estimate: int | None = None  # when `layers` is not known: its task's median count
+    # MACs in matrix products (fully-connected layers, attention's products), when counted
+    gemm_gmacs: float | None = None
+    # activation elements (millions) the weighted layers read and write, when counted
+    act_elements_m: float | None = None
+    act_elements_estimate: float | None = None  # else: GMACs x its task's median per GMAC
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,16 @@ def _model(r: dict[str, str]) -> ModelFacts:
         source=r.get("source", "user file"),
         kernels=_kernel_tags(r),
         layers=_layers(r),
+        gemm_gmacs=_non_negative(r, "gemm_gmacs"),
+        act_elements_m=_non_negative(r, "act_elements_m"),
     )
+
+
+def _non_negative(r: dict[str, str], column: str) -> float | None:
+    v = _f(r.get(column))
+    if v is not None and v < 0:
+        raise ConfigError(f"catalogue model {r.get('id')!r}: {column}: {v} is negative")
+    return v
 
 
 def _layers(r: dict[str, str]) -> int | None:
@@ -248,7 +262,9 @@ def load_catalogue(user_file: Path | None = None) -> Catalogue:
                     {**_row_of(models.get(r["id"])), **{k: v for k, v in r.items() if v}}
                 )
         origin.append(f"overrides from {user_file}")
-    return Catalogue(hw, _with_layer_estimates(models), pub, prices, rules, origin)
+    return Catalogue(
+        hw, _with_activation_estimates(_with_layer_estimates(models)), pub, prices, rules, origin
+    )
 
 
 def _with_layer_estimates(models: dict[str, ModelFacts]) -> dict[str, ModelFacts]:
@@ -264,6 +280,27 @@ def _with_layer_estimates(models: dict[str, ModelFacts]) -> dict[str, ModelFacts
     }
     return {
         k: m if m.layers else replace(m, layers_estimate=by_task.get(m.task, every))
+        for k, m in models.items()
+    }
+
+
+def _with_activation_estimates(models: dict[str, ModelFacts]) -> dict[str, ModelFacts]:
+    """Models without counted activations get their GMACs times the median activation elements
+    per GMAC of the counted models of the same task (of all counted models when their task has
+    none), marked as an estimate."""
+    counted = [m for m in models.values() if m.act_elements_m and m.gmacs]
+    if not counted:
+        return models
+
+    def per_gmac(ms: list[ModelFacts]) -> float:
+        return statistics.median([(m.act_elements_m or 0.0) / (m.gmacs or 1.0) for m in ms])
+
+    every = per_gmac(counted)
+    by_task = {t: per_gmac([m for m in counted if m.task == t]) for t in {m.task for m in counted}}
+    return {
+        k: replace(m, act_elements_estimate=m.gmacs * by_task.get(m.task, every))
+        if m.act_elements_m is None and m.gmacs
+        else m
         for k, m in models.items()
     }
 

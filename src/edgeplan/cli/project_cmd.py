@@ -84,6 +84,8 @@ def project(
         "kernel_mix": mix,
         "layers": profile.layers,
         "layers_source": _layers_source(model, cat, mix),
+        "gemm_gmacs": round(profile.gemm_gmacs, 4),
+        "act_elements_m": round(profile.act_elements_m, 3) if profile.act_elements_m else None,
         "source": profile.source,
     }
     results = []
@@ -115,8 +117,11 @@ def _kernel_line(name: str, facts: dict) -> str:
     tags = ", ".join(facts["kernel_tags"]) or "none"
     mix = facts["kernel_mix"]
     layers = f"; {facts['layers']} weighted layers ({facts['layers_source']})"
+    if facts.get("act_elements_m"):
+        layers += f"; they move {facts['act_elements_m']:g} M activation elements"
     if not mix:
-        return f"{name}: {facts['gmacs']:g} GMACs; kernel tags (catalogue): {tags}" + layers
+        gemm = f" ({facts['gemm_gmacs']:g} in matrix products)" if facts["gemm_gmacs"] else ""
+        return f"{name}: {facts['gmacs']:g} GMACs{gemm}; kernel tags (catalogue): {tags}" + layers
     parts = [
         f"{k} {v['macs'] / 1e6:.1f} MMACs ({v['count']} ops)"
         for k, v in sorted(mix.items(), key=lambda kv: -kv[1]["macs"])

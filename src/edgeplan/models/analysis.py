@@ -20,6 +20,7 @@ class OpStat:
     macs: int = 0
     weight_bytes: int = 0
     activation_bytes: int = 0  # input activations read + outputs written
+    activation_elems: int = 0  # the same activations in elements (the same at any precision)
     kernel: str = ""  # its kernel class where the analyser knows it (projection/kernels.py)
 
 

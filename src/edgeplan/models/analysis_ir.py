@@ -52,6 +52,14 @@ def analyse_ir(path: Path) -> StaticAnalysis:
             while src.get_type_name() in ("Convert", "FakeQuantize", "Multiply", "Subtract"):
                 src = src.input_value(0).get_node()  # decompressed or quantised weights
             stat.kernel = "gemm" if src.get_type_name() == "Constant" else "attention"
+        # activations in elements: the output and the data input (both inputs of an attention
+        # product; a weighted op's second input is its weights, decompressed or not)
+        data = [0, 1] if stat.kernel == "attention" else [0]
+        stat.activation_elems = n_out + sum(
+            int(np.prod(list(node.input_value(i).get_shape())))
+            for i in data
+            if i < node.get_input_size() and node.input_value(i).get_partial_shape().is_static
+        )
         ops.append(stat)
     return StaticAnalysis(
         params=params,

@@ -129,9 +129,11 @@ def analyse_onnx(path: Path, input_hw: tuple[int, int] | None = None) -> StaticA
                 stat.weight_bytes += nbytes
             else:
                 stat.activation_bytes += nbytes
+                stat.activation_elems += _numel(shape) if shape else 0
         for name in node.output:
             shape, itemsize = shapes.get(name, ([], 0))
             stat.activation_bytes += _numel(shape) * itemsize if itemsize else 0
+            stat.activation_elems += _numel(shape) if shape else 0
         stat.macs = _macs(node, shapes)
         stat.kernel = _kernel(node, shapes, init)
         ops.append(stat)

@@ -46,6 +46,10 @@ def analyse_tflite(path: Path) -> StaticAnalysis:
         t = tensors.get(idx)
         return int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize if t is not None else 0
 
+    def nelems(idx: int) -> int:
+        t = tensors.get(idx)
+        return int(np.prod(t["shape"])) if t is not None else 0
+
     is_weight = {i for i in tensors if i not in produced and i not in graph_inputs}
     ops = []
     for op in ops_details:
@@ -59,6 +63,9 @@ def analyse_tflite(path: Path) -> StaticAnalysis:
         stat.weight_bytes = sum(nbytes(i) for i in ins if i in is_weight)
         stat.activation_bytes = sum(nbytes(i) for i in ins if i not in is_weight) + sum(
             nbytes(o) for o in outs
+        )
+        stat.activation_elems = sum(nelems(i) for i in ins if i not in is_weight) + sum(
+            nelems(o) for o in outs
         )
         stat.macs = _macs(op["op_name"], shapes, out_shape)
         if op["op_name"] == "CONV_2D" and len(shapes) > 1 and len(shapes[1]) == 4:

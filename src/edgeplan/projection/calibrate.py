@@ -112,6 +112,8 @@ def fit(
     )
     mi = np.array([metrics.index(k) for k in keys])
     lay = np.array([float(s.profile.layers or 0) for s in samples])
+    act = np.array([s.profile.act_mb(s.row.precision) for s in samples])
+    gemm = np.array([s.profile.gmacs * s.profile.gemm_share() for s in samples])
     one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
     fastest = float(np.min(y))
     share, a_pull = np.array([_overhead_prior(m, one_model, saturated(m, ctx)) for m in metrics]).T
@@ -121,6 +123,10 @@ def fit(
         ("c", np.log(prior_c(hw)), 0.3 * PRIOR_WEIGHT),
         ("d", np.log(0.05), 0.3 * PRIOR_WEIGHT),  # ms per input megapixel (weak prior)
         ("e", np.log(LAYER_PRIOR_MS), 0.3 * PRIOR_WEIGHT),
+        # activations cost what the memory bandwidth says; a matrix product's MAC what a
+        # convolution's does, unless the rows (or the family's) say otherwise
+        ("h", np.log(prior_c(hw)), 0.3 * PRIOR_WEIGHT),
+        ("gemm", 0.0, 0.3 * PRIOR_WEIGHT),
         *[
             (f"a:{m}", np.log(max(fastest * sh, 0.05)), PRIOR_WEIGHT * pull)
             for m, sh, pull in zip(metrics, share, a_pull, strict=True)
@@ -137,25 +143,22 @@ def fit(
         ]
     x0, pull = centred(roof, centre)
     nb, nm = len(precs), len(metrics)
+    ia = nb + 5  # where the overheads start: after b per precision, c, d, e, h, gemm
+    ik = ia + nm  # where the context terms start
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
     per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
     frames = np.array([float(frames_per_call(k)) for k in row_keys])
     per_call = np.array([0.0 if saturated(k, ctx) else 1.0 for k in row_keys])
 
-    def unpack(x: np.ndarray) -> tuple[np.ndarray, float, float, float, np.ndarray, np.ndarray]:
-        return (
-            np.exp(x[:nb]),
-            float(np.exp(x[nb])),
-            float(np.exp(x[nb + 1])),
-            float(np.exp(x[nb + 2])),
-            np.exp(x[nb + 3 : nb + 3 + nm]),
-            x[nb + 3 + nm :],
-        )
+    def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(b per precision, (c, d, e, h, gemm factor), overheads, context terms)."""
+        return np.exp(x[:nb]), np.exp(x[nb:ia]), np.exp(x[ia:ik]), x[ik:]
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        b, c, d, e, a, k = unpack(x)
-        pred = a[mi] + frames * (b[pi] * g + d * mpx) + per_call * (c * mb + e * lay)
+        b, (c, d, e, h, gf), a, k = unpack(x)
+        compute = b[pi] * (g + (gf - 1) * gemm) + d * mpx + h * act
+        pred = a[mi] + frames * compute + per_call * (c * mb + e * lay)
         if ctx:
             shift = tagm @ k[3:] + k[2] * rel_layers
             z = CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)
@@ -169,14 +172,14 @@ def fit(
     if ctx:
         for thr in CONTEXT_THRESHOLD_STARTS_GMACS:
             xs = x0.copy()
-            xs[nb + 3 + nm] = np.log(thr)
+            xs[ik] = np.log(thr)
             starts.append(xs)
     # more layers never make a split less likely: the layer weight is bounded below by 0
     lower = np.full(len(x0), -np.inf)
     if ctx:
-        lower[nb + 3 + nm + 2] = 0.0
+        lower[ik + 2] = 0.0
         for xs in starts:
-            xs[nb + 3 + nm + 2] = 0.5  # strictly inside the bound
+            xs[ik + 2] = 0.5  # strictly inside the bound
     fits = [
         least_squares(
             residuals, xs, bounds=(lower, np.inf), method="trf", loss="soft_l1", f_scale=0.25
@@ -184,7 +187,7 @@ def fit(
         for xs in starts
     ]
     res = min(fits, key=lambda r: float(r.cost))
-    b, c, d, e, a, k = unpack(res.x)
+    b, (c, d, e, h, gf), a, k = unpack(res.x)
     context = (
         Context(
             threshold_gmacs=float(np.exp(k[0])),
@@ -197,9 +200,12 @@ def fit(
     )
     return DeviceParams(
         b_ms_per_gmac=dict(zip(precs, b.tolist(), strict=True)),
-        c_ms_per_mb=c,
-        d_ms_per_mpx=d,
-        e_ms_per_layer=e,
+        c_ms_per_mb=float(c),
+        d_ms_per_mpx=float(d),
+        e_ms_per_layer=float(e),
+        h_ms_per_act_mb=float(h),
+        gemm_factor=float(gf),
+        gemm_evidence=float(np.sum(gemm / g)),
         overhead_ms=dict(zip(metrics, a.tolist(), strict=True)),
         rows=len(samples),
         precisions_fitted=tuple(precs),

@@ -1,11 +1,14 @@
-"""The device model: latency = overhead(metric) + frames x (b(precision) x GMACs + d x input
-megapixels) + c x weight MB + e x weighted layers [+ context switching on pipelined NPUs]
-(`frames` > 1 only for a latency at batch N; a saturated throughput drops the per-call c and e).
+"""The device model: latency = overhead(metric) + frames x (b(precision) x effective GMACs +
+d x input megapixels + h x activation MB) + c x weight MB + e x weighted layers [+ context
+switching on pipelined NPUs] (`frames` > 1 only for a latency at batch N; a saturated
+throughput drops the per-call c and e). Effective GMACs count a matrix product's MACs (fully
+connected, attention) times the device's `gemm_factor`: an NPU built for convolutions runs
+them at another efficiency.
 
-It is the roofline with compute and weight traffic added (they overlap imperfectly on small edge
-parts): b starts from the published peak for the precision, c from the memory bandwidth, and both
-are fitted to the published figures of that device (calibrate.py). Devices without a published
-peak start from a kind default and lean on their data."""
+It is the roofline with compute and traffic added (they overlap imperfectly on small edge
+parts): b starts from the published peak for the precision, c and h from the memory bandwidth,
+and all are fitted to the published figures of that device (calibrate.py). Devices without a
+published peak start from a kind default and lean on their data."""
 
 import math
 from dataclasses import dataclass, field
@@ -120,6 +123,9 @@ class DeviceParams:
     rows: int
     d_ms_per_mpx: float = 0.0
     e_ms_per_layer: float = 0.0  # per weighted layer run (dispatch, per-layer fixed cost)
+    h_ms_per_act_mb: float = 0.0  # per MB of activations the weighted layers move
+    gemm_factor: float = 1.0  # a matrix product's MAC costs this many convolution MACs
+    gemm_evidence: float = 0.0  # rows' worth of matrix-product MACs the factor was fitted on
     precisions_fitted: tuple[str, ...] = ()
     band_pct: float = 30.0  # from leave-one-model-out; a wide default before validation
     band_source: str = "assumed (not validated)"
@@ -149,7 +155,13 @@ def latency_ms(
     mpx = profile.input_pixels / 1e6
     ctx = p.context.ms(profile, batch_of(metric)) if p.context else 0.0
     per_layer = p.e_ms_per_layer * (profile.layers or 0)
-    per_frame = p.b(hw, precision) * profile.gmacs + p.d_ms_per_mpx * mpx
+    share = profile.gemm_share()
+    gmacs = profile.gmacs * (1 - share + p.gemm_factor * share)
+    per_frame = (
+        p.b(hw, precision) * gmacs
+        + p.d_ms_per_mpx * mpx
+        + p.h_ms_per_act_mb * profile.act_mb(precision)
+    )
     per_call = 0.0 if saturated(metric, p.context is not None) else p.c_ms_per_mb * mb + per_layer
     return a + frames_per_call(metric) * per_frame + per_call + ctx
 

@@ -75,6 +75,22 @@ def weighted_layers(ops: Iterable[OpStat]) -> int:
     return sum(kernel_of(op) in WEIGHTED for op in ops)
 
 
+MATRIX = ("gemm", "attention")  # matrix products: with weights, and activation by activation
+
+
+def gemm_macs(ops: Iterable[OpStat]) -> int:
+    """MACs in matrix products (fully-connected layers and attention's products): the kernel
+    class whose efficiency differs most from convolutions' on NPUs built for convolutions."""
+    return sum(op.macs for op in ops if kernel_of(op) in MATRIX)
+
+
+def activation_elems(ops: Iterable[OpStat]) -> int:
+    """Activation elements the weighted layers (and attention's products) read and write: the
+    traffic a kernel moves besides its weights, high for depthwise blocks, wide feature maps
+    and many-scale heads at the same MACs."""
+    return sum(op.activation_elems for op in ops if kernel_of(op) in (*WEIGHTED, "attention"))
+
+
 def tags(ops: Iterable[OpStat]) -> frozenset[str]:
     """The tagged classes a model holds (one depthwise conv or attention product is enough:
     a compiler must place it, whatever its share of MACs)."""

@@ -1,4 +1,4 @@
-"""Hierarchical pooling: a device borrows its family's overheads.
+"""Hierarchical pooling: a device borrows its family's overheads and matrix-product factor.
 
 Each device is first fitted on its own rows. It is then refitted with the prior of each
 per-metric overhead centred on the mean of its siblings' fitted overheads (same device family,
@@ -6,10 +6,12 @@ same kind of chip), weighted like one more published row: a device with two mode
 the family, a device with forty is carried by its own rows. A metric the device has no rows
 for is borrowed from the family outright, and its parameters say so.
 
-Only the overheads are pooled: a harness's fixed cost per call is shared by the family's
-devices (MLPerf LoadGen and TensorRT on every Jetson, coral.ai's benchmark on both Corals).
-Efficiencies, the per-layer cost and the context split stay per device: pooling them too
-(relative to each chip's roofline) gave a worse held-out error and a wider median band
+Pooled: a harness's fixed cost per call, shared by the family's devices (MLPerf LoadGen and
+TensorRT on every Jetson, coral.ai's benchmark on both Corals), and the cost of a matrix
+product's MAC relative to a convolution's, a property of the architecture (the Neural Engine
+of every Apple chip), averaged over the siblings by how many matrix-product rows each fitted
+it on. Efficiencies, the per-layer cost and the context split stay per device: pooling them
+too (relative to each chip's roofline) gave a worse held-out error and a wider median band
 (docs/project.md)."""
 
 import math
@@ -24,6 +26,7 @@ from edgeplan.projection.bands import device_family
 from edgeplan.projection.device import DeviceParams
 
 FAMILY_PULL = 1.0  # the family centre counts like one more published row (log units)
+MIN_GEMM_EVIDENCE = 0.5  # siblings' matrix-product rows (in whole-row shares) to pool on
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Centre:
     family: str
     devices: tuple[str, ...]
     overhead_ln: Mapping[str, float] = field(default_factory=dict)
+    gemm_ln: float | None = None  # ln gemm_factor, where a sibling fitted it on its rows
 
     def metrics(self) -> set[str]:
         return set(self.overhead_ln)
@@ -65,17 +69,31 @@ def centre_for(
         for m, a in p.overhead_ms.items():
             if m not in p.borrowed:  # only what its own rows fitted
                 acc[m].append(math.log(a))
-    return Centre(fam, tuple(k[0] for k in sibs), {m: sum(v) / len(v) for m, v in acc.items()})
+    weight = sum(fitted[k][1].gemm_evidence for k in sibs)
+    gemm_ln = (
+        sum(fitted[k][1].gemm_evidence * math.log(fitted[k][1].gemm_factor) for k in sibs) / weight
+        if weight > MIN_GEMM_EVIDENCE
+        else None
+    )
+    return Centre(
+        fam,
+        tuple(k[0] for k in sibs),
+        {m: sum(v) / len(v) for m, v in acc.items()},
+        gemm_ln,
+    )
 
 
 def centred(
     roof: list[tuple[str, float, float]], centre: Centre | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Prior centres and pulls of a fit's parameters, given as (name, roofline centre, pull):
-    an overhead (`a:<metric>`) the family has is centred on the family's, with FAMILY_PULL."""
+    an overhead (`a:<metric>`) or the matrix-product factor (`gemm`) the family has is centred
+    on the family's, with FAMILY_PULL."""
     x0, pull = [], []
     for name, value, weight in roof:
         fam = centre.overhead_ln.get(name[2:]) if centre and name.startswith("a:") else None
+        if centre and name == "gemm":
+            fam = centre.gemm_ln
         x0.append(value if fam is None else fam)
         pull.append(weight if fam is None else FAMILY_PULL)
     return np.array(x0, float), np.array(pull, float)

@@ -1,10 +1,13 @@
-"""What a device model needs to know about a model: MACs, parameter bytes, input size, ops."""
+"""What a device model needs to know about a model: MACs (and those in matrix products),
+parameter and activation bytes, input size, ops."""
 
 from dataclasses import dataclass, field
 
 from edgeplan.catalogue.load import ModelFacts
 from edgeplan.models.analysis import StaticAnalysis
-from edgeplan.projection.kernels import tags, weighted_layers
+from edgeplan.projection.kernels import activation_elems, gemm_macs, tags, weighted_layers
+
+BYTES_PER_ELEMENT = {"int8": 1, "fp16": 2}  # else 4 (fp32)
 
 
 @dataclass(frozen=True)
@@ -19,9 +22,20 @@ class CostProfile:
     source: str = "static analysis"
     kernels: frozenset[str] = frozenset()  # kernel tags it holds (projection/kernels.py)
     layers: int | None = None  # weighted layers per inference; None when not known
+    gemm_gmacs: float = 0.0  # of gmacs, in matrix products (fully connected, attention)
+    # activation elements (millions) the weighted layers read and write; None when not known
+    act_elements_m: float | None = None
 
     def weight_bytes(self, precision: str) -> float:
-        return self.params_m * 1e6 * {"int8": 1, "fp16": 2}.get(precision, 4)
+        return self.params_m * 1e6 * BYTES_PER_ELEMENT.get(precision, 4)
+
+    def act_mb(self, precision: str) -> float:
+        """Activation MB the weighted layers move per inference at this precision."""
+        return (self.act_elements_m or 0.0) * BYTES_PER_ELEMENT.get(precision, 4)
+
+    def gemm_share(self) -> float:
+        """The share of MACs in matrix products (0 to 1)."""
+        return min(1.0, self.gemm_gmacs / self.gmacs) if self.gmacs > 0 else 0.0
 
 
 def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
@@ -37,6 +51,8 @@ def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
         source="static analysis",
         kernels=tags(a.ops),
         layers=weighted_layers(a.ops) or None,
+        gemm_gmacs=gemm_macs(a.ops) / 1e9,
+        act_elements_m=activation_elems(a.ops) / 1e6 or None,
     )
 
 
@@ -55,4 +71,6 @@ def from_facts(
         source=source or f"model facts ({m.source.split(' ;')[0][:60]})",
         kernels=m.kernels,
         layers=m.layers or m.layers_estimate,
+        gemm_gmacs=m.gemm_gmacs or 0.0,
+        act_elements_m=m.act_elements_m or m.act_elements_estimate,
     )
