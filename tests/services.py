@@ -2,6 +2,7 @@
 collector (paho, QoS 1), and the fixture that skips with a reason when Mosquitto is absent."""
 
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -18,9 +19,24 @@ MOSQUITTO = shutil.which("mosquitto") or (
 
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free loopback port below the kernel's ephemeral range, so that no client's outgoing
+    connection (a retry against a stopped server) can hold it when the server restarts."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low // 2), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # every try taken: let the kernel choose
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 class Broker:
@@ -33,15 +49,26 @@ class Broker:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(50):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("mosquitto did not start")
+        """Start Mosquitto on the fixed port; a restart can find the port briefly held (a client
+        retrying against the stopped broker can self-connect on loopback), so an exit at bind
+        is retried a few times, and a final failure shows Mosquitto's own words."""
+        log = self.conf.with_suffix(".log")
+        for _ in range(5):
+            with log.open("ab") as err:
+                self.proc = subprocess.Popen(
+                    [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=err
+                )
+            for _ in range(100):
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                        return
+                if self.proc.poll() is not None:  # it exited: could not bind the port
+                    break
+                time.sleep(0.1)
+            self.stop()
+            time.sleep(1)
+        tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
+        raise RuntimeError(f"mosquitto did not start on port {self.port}: {tail}")
 
     def stop(self) -> None:
         if self.proc:
