@@ -366,12 +366,6 @@ def _training_only(model: Any) -> set[str]:
     return {p for p in heads for p in (f"{p}.cv2", f"{p}.cv3")}
 
 
-def executed_layers(model: Any, side: int, skip: set[str] | None = None) -> int:
-    """Conv2d and Linear kernels run by one forward pass at side x side (eval mode), less those
-    only training uses and those under the `skip` modules."""
-    return executed(model, side, skip).layers
-
-
 @dataclass
 class Counts:
     """What one forward pass runs: weighted layers, MACs, the MACs of matrix products

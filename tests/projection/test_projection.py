@@ -50,6 +50,14 @@ def test_more_macs_never_projects_faster(g1: float, g2: float, device: str, prec
     assert a <= b + 1e-9
 
 
+def _more_never_faster(field: str, v1: float, v2: float, device: str, precision: str) -> None:
+    """A 2-GMAC model with more of `field` (all else equal) is never projected faster."""
+    lo, hi = sorted((v1, v2))
+    a = project(replace(prof(2.0), **{field: lo}), device, precision, CAL, CAT).latency_ms
+    b = project(replace(prof(2.0), **{field: hi}), device, precision, CAL, CAT).latency_ms
+    assert a <= b + 1e-9
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 400),
@@ -60,10 +68,7 @@ def test_more_macs_never_projects_faster(g1: float, g2: float, device: str, prec
 def test_more_layers_never_projects_faster(l1: int, l2: int, device: str, precision: str) -> None:
     """A layer costs a fixed time, and on a context-switching NPU makes a split no less likely:
     the same MACs in more layers are never projected faster."""
-    lo, hi = sorted((l1, l2))
-    a = project(replace(prof(2.0), layers=lo), device, precision, CAL, CAT).latency_ms
-    b = project(replace(prof(2.0), layers=hi), device, precision, CAL, CAT).latency_ms
-    assert a <= b + 1e-9
+    _more_never_faster("layers", l1, l2, device, precision)
 
 
 @settings(max_examples=60, deadline=None)
@@ -77,10 +82,7 @@ def test_more_activation_traffic_never_projects_faster(
     a1: float, a2: float, device: str, precision: str
 ) -> None:
     """The same MACs moving more activations (wider maps, depthwise blocks) cost no less."""
-    lo, hi = sorted((a1, a2))
-    a = project(replace(prof(2.0), act_elements_m=lo), device, precision, CAL, CAT).latency_ms
-    b = project(replace(prof(2.0), act_elements_m=hi), device, precision, CAL, CAT).latency_ms
-    assert a <= b + 1e-9
+    _more_never_faster("act_elements_m", a1, a2, device, precision)
 
 
 @settings(max_examples=60, deadline=None)

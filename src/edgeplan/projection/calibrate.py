@@ -113,7 +113,8 @@ def fit(
     mi = np.array([metrics.index(k) for k in keys])
     lay = np.array([float(s.profile.layers or 0) for s in samples])
     act = np.array([s.profile.act_mb(s.row.precision) for s in samples])
-    gemm = np.array([s.profile.gmacs * s.profile.gemm_share() for s in samples])
+    gemm_share = np.array([s.profile.gemm_share() for s in samples])
+    gemm = g * gemm_share
     one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
     fastest = float(np.min(y))
     share, a_pull = np.array([_overhead_prior(m, one_model, saturated(m, ctx)) for m in metrics]).T
@@ -205,7 +206,7 @@ def fit(
         e_ms_per_layer=float(e),
         h_ms_per_act_mb=float(h),
         gemm_factor=float(gf),
-        gemm_evidence=float(np.sum(gemm / g)),
+        gemm_evidence=float(np.sum(gemm_share)),
         overhead_ms=dict(zip(metrics, a.tolist(), strict=True)),
         rows=len(samples),
         precisions_fitted=tuple(precs),
