@@ -3,6 +3,7 @@
 import csv
 import difflib
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -267,19 +268,26 @@ def load_catalogue(user_file: Path | None = None) -> Catalogue:
     )
 
 
+def _task_medians(
+    counted: list[ModelFacts], value: Callable[[ModelFacts], float], median: Callable[..., float]
+) -> Callable[[str], float]:
+    """The median of `value` over the counted models of a task, or over all counted models for
+    a task with none: what a model without a count is estimated from."""
+    every = median([value(m) for m in counted])
+    tasks = {m.task for m in counted}
+    by_task = {t: median([value(m) for m in counted if m.task == t]) for t in tasks}
+    return lambda task: by_task.get(task, every)
+
+
 def _with_layer_estimates(models: dict[str, ModelFacts]) -> dict[str, ModelFacts]:
     """Models without a counted layer count get the median count of the counted models of the
     same task (of all counted models when their task has none), marked as an estimate."""
     counted = [m for m in models.values() if m.layers]
     if not counted:
         return models
-    every = statistics.median_low([m.layers or 0 for m in counted])
-    by_task = {
-        t: statistics.median_low([m.layers or 0 for m in counted if m.task == t])
-        for t in {m.task for m in counted}
-    }
+    of_task = _task_medians(counted, lambda m: m.layers or 0, statistics.median_low)
     return {
-        k: m if m.layers else replace(m, layers_estimate=by_task.get(m.task, every))
+        k: m if m.layers else replace(m, layers_estimate=int(of_task(m.task)))
         for k, m in models.items()
     }
 
@@ -291,14 +299,11 @@ def _with_activation_estimates(models: dict[str, ModelFacts]) -> dict[str, Model
     counted = [m for m in models.values() if m.act_elements_m and m.gmacs]
     if not counted:
         return models
-
-    def per_gmac(ms: list[ModelFacts]) -> float:
-        return statistics.median([(m.act_elements_m or 0.0) / (m.gmacs or 1.0) for m in ms])
-
-    every = per_gmac(counted)
-    by_task = {t: per_gmac([m for m in counted if m.task == t]) for t in {m.task for m in counted}}
+    of_task = _task_medians(
+        counted, lambda m: (m.act_elements_m or 0.0) / (m.gmacs or 1.0), statistics.median
+    )
     return {
-        k: replace(m, act_elements_estimate=m.gmacs * by_task.get(m.task, every))
+        k: replace(m, act_elements_estimate=m.gmacs * of_task(m.task))
         if m.act_elements_m is None and m.gmacs
         else m
         for k, m in models.items()
