@@ -301,8 +301,33 @@ MODELS: dict[str, tuple[Callable[[], Any], int | tuple[int, int], str]] = {
         "transformers DetrForSegmentation (ResNet-50)",
     ),
 }
+# Hailo Model Zoo v2.18 networks that timm or torchvision build by name (hailo_zoo_rows.py)
+for _mid, _name in (
+    ("deit_tiny_224", "deit_tiny_patch16_224"), ("deit_small_224", "deit_small_patch16_224"),
+    ("deit_base_224", "deit_base_patch16_224"), ("vit_small_224", "vit_small_patch16_224"),
+    ("vit_base_224", "vit_base_patch16_224"), ("swin_tiny_224", "swin_tiny_patch4_window7_224"),
+    ("swin_small_224", "swin_small_patch4_window7_224"), ("levit_128_224", "levit_128"),
+    ("levit_192_224", "levit_192"), ("levit_256_224", "levit_256"),
+    ("levit_384_224", "levit_384"), ("davit_tiny_224", "davit_tiny"),
+    ("efficientformer_l1_224", "efficientformer_l1"), ("mobilenet_v2_1.4_224", "mobilenetv2_140"),
+    ("resmlp12_224", "resmlp_12_224"),
+):  # fmt: skip
+    MODELS[_mid] = (_timm(_name), 224, f"timm {_name}")
+for _mid, _name in (
+    ("fastvit_sa12_224", "fastvit_sa12"), ("repvgg_a1_224", "repvgg_a1"),
+    ("repvgg_a2_224", "repvgg_a2"), ("repghost_1_0x_224", "repghostnet_100"),
+    ("repghost_2_0x_224", "repghostnet_200"),
+):  # fmt: skip
+    MODELS[_mid] = (_timm_reparameterized(_name), 224, f"timm {_name}, reparameterized")
+MODELS |= {
+    "efficientnet_lite3_280": (_timm("tf_efficientnet_lite3"), 280, "timm"),
+    "resnet34_224": (_tv("resnet34"), 224, "torchvision"),
+    "resnext50_32x4d_224": (_tv("resnext50_32x4d"), 224, "torchvision"),
+    "regnetx_1.6gf_224": (_tv("regnet_x_1_6gf"), 224, "torchvision"),
+}
 for _y in ("yolov8n", "yolov8s", "yolov8m", "yolov8l", "yolov8x", "yolo11n", "yolo11s",
-           "yolo11m", "yolo11l", "yolo11x", "yolo26n"):  # fmt: skip
+           "yolo11m", "yolo11l", "yolo11x", "yolo26n", "yolo26s", "yolo26m", "yolov10s",
+           "yolov10b", "yolov10x", "yolov9c"):  # fmt: skip
     MODELS[f"{_y}_640"] = (_yolo(f"{_y}.yaml"), 640, f"ultralytics {_y}.yaml")
 for _side in (320, 640, 1280):
     MODELS[f"yolov10n_{_side}"] = (_yolo("yolov10n.yaml"), _side, "ultralytics yolov10n.yaml")
