@@ -131,14 +131,21 @@ def test_context_fit_recovers_a_known_switch() -> None:
         c_ms_per_mb=0.01,
         overhead_ms={"throughput_fps": 0.3},
         rows=0,
-        context=Context(threshold_gmacs=4.0, switch_ms=6.0, tag_shift={"attention": 1.5}),
+        context=Context(
+            threshold_gmacs=4.0,
+            switch_ms=6.0,
+            tag_shift={"attention": 1.5},
+            weight_weight=0.5,
+            reload_ms_per_mb=0.2,
+        ),
     )
     rng = np.random.default_rng(1)
     samples = []
-    for i in range(24):
+    for i in range(32):
         g = float(np.exp(rng.uniform(np.log(0.3), np.log(60))))
         kern = frozenset({"attention"}) if i % 4 == 0 else frozenset()
-        p = CostProfile(f"m{i}", g, g * 2, 640 * 640, kernels=kern)
+        params = g * float(np.exp(rng.uniform(np.log(0.5), np.log(8))))  # weights vary apart
+        p = CostProfile(f"m{i}", g, params, 640 * 640, kernels=kern)
         for batch in (1, 8):
             y = latency_ms(hw, p, "int8", truth, f"throughput_fps@b{batch}")
             row = Published(hw.id, "", f"m{i}", "hailort", "int8", str(batch),
@@ -151,7 +158,11 @@ def test_context_fit_recovers_a_known_switch() -> None:
     for s in samples:
         pred = latency_ms(hw, s.profile, "int8", fitted, f"throughput_fps@b{s.row.batch}")
         assert pred == pytest.approx(s.y_ms, rel=0.1)
-    assert fitted.context.switch_ms == pytest.approx(6.0, rel=0.25)
+    # a switch's cost, fixed plus reloaded weights, at a big model's 40 MB
+    for c in (fitted.context, truth.context):
+        assert c is not None
+    cost = [c.switch_ms + c.reload_ms_per_mb * 40 for c in (fitted.context, truth.context)]
+    assert cost[0] == pytest.approx(cost[1], rel=0.25)
 
 
 def test_catalogue_hailo_batch_gap_is_context_switching() -> None:
@@ -186,6 +197,26 @@ def test_more_macs_never_faster_with_contexts(
     lo, hi = sorted((g1, g2))
     a = CostProfile("a", lo, 3.0, 640 * 640, kernels=kern)
     b = CostProfile("b", hi, 3.0, 640 * 640, kernels=kern)
+    assert (
+        project(a, device, "int8", CAL, CAT, metric=metric).latency_ms
+        <= project(b, device, "int8", CAL, CAT, metric=metric).latency_ms + 1e-9
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0.1, 100),
+    st.floats(0.1, 100),
+    st.sampled_from(["hailo-8", "hailo-8l"]),
+    st.sampled_from(["throughput_fps@b1", "throughput_fps@b8"]),
+)
+def test_more_weights_never_faster_with_contexts(
+    p1: float, p2: float, device: str, metric: str
+) -> None:
+    """More parameters make a split no less likely and a switch reload no less."""
+    lo, hi = sorted((p1, p2))
+    a = CostProfile("a", 3.0, lo, 640 * 640, layers=64)
+    b = CostProfile("b", 3.0, hi, 640 * 640, layers=64)
     assert (
         project(a, device, "int8", CAL, CAT, metric=metric).latency_ms
         <= project(b, device, "int8", CAL, CAT, metric=metric).latency_ms + 1e-9
@@ -259,7 +290,7 @@ def test_a_projection_unsure_of_its_context_split_gets_its_own_band() -> None:
 
     ctx = CAL.params[("hailo-8l", "throughput")].context
     assert ctx is not None
-    lo, hi = 0.01, 400.0  # bisect the GMACs (64 layers) to a split share of one half
+    lo, hi = 0.01, 1e5  # bisect the GMACs (64 layers, 5 MB) to a split share of one half
     for _ in range(60):
         mid = (lo * hi) ** 0.5
         share = ctx.split_share(CostProfile("probe", mid, 5.0, 224 * 224, layers=64))

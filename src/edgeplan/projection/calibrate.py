@@ -25,6 +25,7 @@ from edgeplan.projection.device import (
     saturated,
     streamed_mb,
     to_metric,
+    weights_ln,
 )
 from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
@@ -140,6 +141,8 @@ def fit(
             ("k:threshold", 0.0, k_pull),
             ("k:switch", np.log(CONTEXT_SWITCH_PRIOR_MS), k_pull),
             ("k:layer", 0.0, k_pull),
+            ("k:weights", 0.0, k_pull),
+            ("k:reload", np.log(prior_c(hw)), k_pull),
             *[(f"k:tag:{t}", 0.0, k_pull) for t in TAGGED],
         ]
     x0, pull = centred(roof, centre)
@@ -148,6 +151,8 @@ def fit(
     ik = ia + nm  # where the context terms start
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
+    wmb = np.array([s.profile.weight_bytes(s.row.precision) / 1e6 for s in samples])
+    rel_weights = np.array([weights_ln(s.profile) for s in samples])
     per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
     frames = np.array([float(frames_per_call(k)) for k in row_keys])
     per_call = np.array([0.0 if saturated(k, ctx) else 1.0 for k in row_keys])
@@ -161,9 +166,10 @@ def fit(
         compute = b[pi] * (g + (gf - 1) * gemm) + d * mpx + h * act
         pred = a[mi] + frames * compute + per_call * (c * mb + e * lay)
         if ctx:
-            shift = tagm @ k[3:] + k[2] * rel_layers
+            shift = tagm @ k[5:] + k[2] * rel_layers + k[3] * rel_weights
             z = CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)
-            pred = pred + np.exp(k[1]) / (1 + np.exp(-z)) / per_batch
+            switch = np.exp(k[1]) + np.exp(k[4]) * wmb
+            pred = pred + switch / (1 + np.exp(-z)) / per_batch
         return np.concatenate([np.log(pred) - np.log(y), pull * (x - x0)])
 
     # robust loss: published sets hold outliers (CPU-fallback post-processing, mixed configs).
@@ -178,9 +184,10 @@ def fit(
     # more layers never make a split less likely: the layer weight is bounded below by 0
     lower = np.full(len(x0), -np.inf)
     if ctx:
-        lower[ik + 2] = 0.0
-        for xs in starts:
-            xs[ik + 2] = 0.5  # strictly inside the bound
+        for i, inside in ((ik + 2, 0.5), (ik + 3, 0.05)):  # layers, weights: never lower
+            lower[i] = 0.0
+            for xs in starts:
+                xs[i] = max(xs[i], inside)  # strictly inside the bound
     fits = [
         least_squares(
             residuals, xs, bounds=(lower, np.inf), method="trf", loss="soft_l1", f_scale=0.25
@@ -193,8 +200,10 @@ def fit(
         Context(
             threshold_gmacs=float(np.exp(k[0])),
             switch_ms=float(np.exp(k[1])),
-            tag_shift=dict(zip(TAGGED, k[3:].tolist(), strict=True)),
+            tag_shift=dict(zip(TAGGED, k[5:].tolist(), strict=True)),
             layer_weight=float(k[2]),
+            weight_weight=float(k[3]),
+            reload_ms_per_mb=float(np.exp(k[4])),
         )
         if ctx
         else None

@@ -72,22 +72,33 @@ def prior_c(hw: Hardware) -> float:
 
 CONTEXT_SHARPNESS = 3.0  # how soft the split threshold is, in 1/ln units (fixed, not fitted)
 REFERENCE_LAYERS = 64.0  # the layer count the context threshold is stated at
+REFERENCE_WEIGHT_MB = 10.0  # the weight size it is stated at
+
+
+def weights_ln(profile: CostProfile) -> float:
+    """ln(int8 weight MB / REFERENCE_WEIGHT_MB): how much of the chip's memory a model's
+    weights take (the chip holds them as int8 whatever the file's precision)."""
+    return math.log(max(profile.weight_bytes("int8") / 1e6, 1e-3) / REFERENCE_WEIGHT_MB)
 
 
 @dataclass(frozen=True)
 class Context:
     """Context switching on a pipelined dataflow NPU (Hailo). A model the chip cannot hold at
-    once is compiled into several contexts; every inference call loads them in turn, so batch-1
-    pays the switch in full and a batch of N shares it (the Hailo zoo's batch-1 vs batch-8
-    FPS). Whether a model splits is not published per model: it is a soft threshold on its
-    GMACs, shifted per kernel tag (attention and depthwise layers take more of the chip than
-    their MACs say), all fitted on the device's own batch-1 / batch-8 rows."""
+    once is compiled into several contexts; every inference call loads them in turn, weights
+    included, so batch-1 pays the switch in full and a batch of N shares it (the Hailo zoo's
+    batch-1 vs batch-8 FPS). Whether a model splits is not published per model: it is a soft
+    threshold on the resources it needs at once (its GMACs, weights and layers, each weighted,
+    and shifted per kernel tag: attention and depthwise layers take more of the chip than
+    their MACs say), fitted on the device's own batch-1 / batch-8 rows. A switch costs a fixed
+    time plus the weights it reloads."""
 
     threshold_gmacs: float
     switch_ms: float
     tag_shift: dict[str, float] = field(default_factory=dict)  # ln-GMAC shift per kernel tag
     sharpness: float = CONTEXT_SHARPNESS
     layer_weight: float = 0.0  # ln-GMAC shift per ln(layers / REFERENCE_LAYERS)
+    weight_weight: float = 0.0  # ... per ln(weight MB / REFERENCE_WEIGHT_MB)
+    reload_ms_per_mb: float = 0.0  # weights reloaded per switch
 
     def split_share(self, profile: CostProfile) -> float:
         """0..1: how surely the model needs more than one context."""
@@ -95,11 +106,16 @@ class Context:
         z += sum(self.tag_shift.get(t, 0.0) for t in profile.kernels)
         if profile.layers:
             z += self.layer_weight * math.log(profile.layers / REFERENCE_LAYERS)
+        z += self.weight_weight * math.log(
+            max(profile.weight_bytes("int8") / 1e6, 1e-3) / REFERENCE_WEIGHT_MB
+        )
         return 1.0 / (1.0 + math.exp(-self.sharpness * z))
 
-    def ms(self, profile: CostProfile, batch: int) -> float:
-        """Switching time per frame at this batch size."""
-        return self.switch_ms * self.split_share(profile) / max(batch, 1)
+    def ms(self, profile: CostProfile, batch: int, weight_mb: float = 0.0) -> float:
+        """Switching time per frame at this batch size (`weight_mb`: the weights a switch
+        reloads, at the precision run)."""
+        cost = self.switch_ms + self.reload_ms_per_mb * weight_mb
+        return cost * self.split_share(profile) / max(batch, 1)
 
 
 def base_metric(key: str) -> str:
@@ -153,7 +169,8 @@ def latency_ms(
         a = min(same or list(p.overhead_ms.values()) or [0.0])
     mb = streamed_mb(profile.weight_bytes(precision) / 1e6, p.weight_cache_mb)
     mpx = profile.input_pixels / 1e6
-    ctx = p.context.ms(profile, batch_of(metric)) if p.context else 0.0
+    weight_mb = profile.weight_bytes(precision) / 1e6
+    ctx = p.context.ms(profile, batch_of(metric), weight_mb) if p.context else 0.0
     per_layer = p.e_ms_per_layer * (profile.layers or 0)
     share = profile.gemm_share()
     gmacs = profile.gmacs * (1 - share + p.gemm_factor * share)
