@@ -1,6 +1,7 @@
 """Kernel classes from static analysis, kernel tags in the catalogue, and context switching on
 pipelined NPUs (batch-1 pays it, batch-N shares it)."""
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,27 @@ def test_context_fit_recovers_a_known_switch() -> None:
     assert cost[0] == pytest.approx(cost[1], rel=0.25)
 
 
+def test_split_classifier_is_monotone_and_unsure_between_the_devices_models() -> None:
+    """The split classifier (split.py) fitted on labels that a GMAC threshold decides, with
+    two models on the wrong side of it: the odds rise with GMACs, are near 0 and 1 far from
+    the threshold and between them near it, and every slope is >= 0."""
+    from edgeplan.projection.split import fit_split
+
+    gmacs = np.exp(np.linspace(np.log(0.1), np.log(100), 40))
+    profiles = [
+        CostProfile(f"m{i}", float(g), 5.0, 224 * 224, layers=64) for i, g in enumerate(gmacs)
+    ]
+    labels = [bool(g > 3.0) for g in gmacs]
+    labels[18], labels[22] = not labels[18], not labels[22]  # noise near the threshold
+    model = fit_split(profiles, labels)
+    assert all(w >= 0 for w in model.weights)
+    odds = [model.share(p) for p in profiles]
+    assert all(a <= b + 1e-12 for a, b in pairwise(odds))
+    assert odds[0] < 0.1 and odds[-1] > 0.9
+    near = model.share(CostProfile("near", 3.0, 5.0, 224 * 224, layers=64))
+    assert 0.2 < near < 0.8
+
+
 def test_catalogue_hailo_batch_gap_is_context_switching() -> None:
     """On the published Hailo-8L rows: a big detector is projected to split (batch-8 frames/s
     well above batch-1) and a small plain classifier not (the two equal), as the zoo publishes."""
@@ -282,21 +304,22 @@ def test_one_model_cpu_does_not_charge_a_tiny_model_the_big_ones_time() -> None:
 
 
 def test_a_projection_unsure_of_its_context_split_gets_its_own_band() -> None:
-    """Mondrian bands: on a context-switching NPU, a model whose split share is neither near 0
-    nor near 1 is judged by the held-out errors of projections as unsure as it, and says so;
-    a model surely in one context keeps the device's band."""
+    """Mondrian bands: on a context-switching NPU, a model whose split the device's calibrated
+    classifier calls neither surely nor surely not is judged by the held-out errors of
+    projections as unsure as it, and says so; a model surely in one context keeps the
+    device's band."""
     from edgeplan.projection.bands import SPLIT_UNSURE, stratum
     from edgeplan.projection.project import project
 
     ctx = CAL.params[("hailo-8l", "throughput")].context
-    assert ctx is not None
-    lo, hi = 0.01, 1e5  # bisect the GMACs (64 layers, 5 MB) to a split share of one half
+    assert ctx is not None and ctx.classifier is not None
+    lo, hi = 0.01, 1e5  # bisect the GMACs (64 layers, 5 MB) to a split odds of one half
     for _ in range(60):
         mid = (lo * hi) ** 0.5
-        share = ctx.split_share(CostProfile("probe", mid, 5.0, 224 * 224, layers=64))
-        lo, hi = (mid, hi) if share < 0.5 else (lo, mid)
+        odds = ctx.classifier.share(CostProfile("probe", mid, 5.0, 224 * 224, layers=64))
+        lo, hi = (mid, hi) if odds < 0.5 else (lo, mid)
     unsure = CostProfile("unsure", lo, 5.0, 224 * 224, layers=64)
-    assert SPLIT_UNSURE[0] < ctx.split_share(unsure) < SPLIT_UNSURE[1]
+    assert SPLIT_UNSURE[0] < ctx.classifier.share(unsure) < SPLIT_UNSURE[1]
     cls = stratum(ctx, unsure)
     assert cls and any(h.stratum == cls for h in CAL.held)
     pr = project(unsure, "hailo-8l", "int8", CAL, CAT)

@@ -41,17 +41,20 @@ def device_family(segment: str) -> str:
     return f"{head}:{seg}" if seg else head
 
 
-SPLIT_UNSURE = (0.1, 0.9)  # split shares between these: the model is unsure of the contexts
+SPLIT_UNSURE = (0.1, 0.9)  # split odds between these: the device's models leave it open
 
 
 def stratum(context: Context | None, profile: CostProfile) -> str:
-    """The Mondrian class of a projection: on a context-switching NPU, whether the model is sure
-    how the network is compiled (split share near 0 or 1) or not. Each class gets its own band,
-    so a sure projection is not widened by the unsure ones, nor an unsure one narrowed."""
+    """The Mondrian class of a projection: on a context-switching NPU, whether the device's
+    models make its split sure (the calibrated classifier's odds near 0 or 1) or not; the
+    projection's own split fit is near a hard step, which says nothing of how sure it is. Each
+    class gets its own band, so a sure projection is not widened by the unsure ones, nor an
+    unsure one narrowed."""
     if context is None:
         return ""
     lo, hi = SPLIT_UNSURE
-    return "context split unsure" if lo < context.split_share(profile) < hi else ""
+    odds = context.classifier.share(profile) if context.classifier else context.split_share(profile)
+    return "context split unsure" if lo < odds < hi else ""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
 from edgeplan.projection.profile import CostProfile, from_facts
 from edgeplan.projection.rows import family, metric_key, segment_hardware, segment_key, weight_cache
+from edgeplan.projection.split import fit_split
 
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
 OVERHEAD_PRIOR_SHARE = 0.2  # the overhead prior, as a share of the fastest published row
@@ -48,18 +49,24 @@ class Sample:
     y_ms: float  # the published value as milliseconds (1000/fps for throughput)
 
 
-def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
-    """A pipelined NPU whose rows show batching paying off for some model (batch-1 and batch-N
-    throughput of one model differ): its batch gap is context switching (device.Context)."""
-    if hw.kind != "npu":
-        return False
-    by_model: dict[str, dict[int, float]] = defaultdict(dict)
+def batch_splits(samples: list[Sample]) -> list[tuple[CostProfile, bool]]:
+    """Models with a batch-1 and a batch-N throughput, each with whether batching pays off for
+    it (the two differ by more than 20%): on a pipelined NPU, whether it split into contexts."""
+    by_model: dict[str, tuple[CostProfile, dict[int, float]]] = {}
     for s in samples:
         if s.row.metric == "throughput_fps" and s.row.batch.isdigit():
-            by_model[s.row.model_id][int(s.row.batch)] = s.y_ms
-    return any(
-        len(v) > 1 and 1 in v and max(v.values()) > 1.2 * min(v.values()) for v in by_model.values()
-    )
+            by_model.setdefault(s.row.model_id, (s.profile, {}))[1][int(s.row.batch)] = s.y_ms
+    return [
+        (p, max(v.values()) > 1.2 * min(v.values()))
+        for p, v in by_model.values()
+        if 1 in v and len(v) > 1
+    ]
+
+
+def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
+    """A pipelined NPU whose rows show batching paying off for some model: its batch gap is
+    context switching (device.Context)."""
+    return hw.kind == "npu" and any(split for _, split in batch_splits(samples))
 
 
 def _overhead_prior(metric: str, one_model: bool, saturating: bool) -> tuple[float, float]:
@@ -204,6 +211,7 @@ def fit(
             layer_weight=float(k[2]),
             weight_weight=float(k[3]),
             reload_ms_per_mb=float(np.exp(k[4])),
+            classifier=fit_split(*zip(*batch_splits(samples), strict=True)),
         )
         if ctx
         else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from edgeplan.catalogue.load import Hardware
 from edgeplan.projection.profile import CostProfile
+from edgeplan.projection.split import SplitModel
 
 PRECISIONS = ("int8", "fp16", "fp32")
 # Relative peak by precision when a spec sheet gives only one figure (assumed, stated in output)
@@ -99,6 +100,9 @@ class Context:
     layer_weight: float = 0.0  # ln-GMAC shift per ln(layers / REFERENCE_LAYERS)
     weight_weight: float = 0.0  # ... per ln(weight MB / REFERENCE_WEIGHT_MB)
     reload_ms_per_mb: float = 0.0  # weights reloaded per switch
+    # a calibrated classifier of the same split (split.py): how sure the device's models make
+    # it, for the band; the threshold above gives the projection
+    classifier: SplitModel | None = None
 
     def split_share(self, profile: CostProfile) -> float:
         """0..1: how surely the model needs more than one context."""

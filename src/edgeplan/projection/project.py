@@ -208,6 +208,7 @@ def project(
     ctx = p.context or (tput_fit.context if tput_fit else None)
     if ctx is not None:
         share = ctx.split_share(profile)
+        weight_mb = profile.weight_bytes(precision) / 1e6
         if share >= 0.1:
             notes.append(
                 f"likely compiled into several contexts on {device} (split share {share:.2f}, "
@@ -218,8 +219,8 @@ def project(
                     if profile.kernels
                     else ""
                 )
-                + f"): batch 1 pays ~{ctx.ms(profile, 1):.2f} ms a frame of context "
-                f"switching, batch 8 ~{ctx.ms(profile, 8):.2f} ms; the Hailo Dataflow "
+                + f"): batch 1 pays ~{ctx.ms(profile, 1, weight_mb):.2f} ms a frame of context "
+                f"switching, batch 8 ~{ctx.ms(profile, 8, weight_mb):.2f} ms; the Hailo Dataflow "
                 "Compiler's report says how many contexts it made"
             )
     band, band_source = p.band_pct, p.band_source
