@@ -1,6 +1,7 @@
 """Shared fixtures: the real test data (skipped with a reason when absent) and a scratch store."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,16 @@ def yunet(testdata: Path) -> Path:
 @pytest.fixture(scope="session")
 def mobilenet_tflite(testdata: Path) -> Path:
     return testdata / "models/coral/mobilenet_v2_1.0_224_quant.tflite"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _calibration_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Calibrations are shared by the session's tests (projection/cache.py keys them by their
+    inputs), never written into the user's cache; session-wide, so that module fixtures
+    running a plan see it too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EDGEPLAN_CALIBRATION_CACHE", str(tmp_path_factory.mktemp("calibration")))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from edgeplan.projection.batch import (
     validation_json,
     validation_rows,
 )
-from edgeplan.projection.calibrate import calibrate
+from edgeplan.projection.cache import cached_calibrate
 from edgeplan.projection.field import field_rows
 from edgeplan.projection.profile import from_analysis, from_facts
 from edgeplan.projection.project import project as run_project
@@ -48,13 +48,13 @@ def project(
     or run the batch / validation modes. Every figure says `projected` and carries its band."""
     cat = load_catalogue(catalogue)
     if validate:  # the catalogue's published rows only: a figure anyone can reproduce
-        _validate(calibrate(cat), json_out)
+        _validate(cached_calibrate(cat), json_out)
         return
     with RecordStore(store) as st:
         measured, why = field_rows(st.of_kind("characterisation", "measured-on-device"), cat)
     for w in why:
         console.print(f"[yellow]not calibrated on[/yellow] {w}")
-    cal = calibrate(cat, measured=measured)
+    cal = cached_calibrate(cat, measured=measured)
     if measured:
         console.print(
             f"calibrated on the published rows and {len(measured)} rows measured on devices "

@@ -14,7 +14,7 @@ from edgeplan.pipeline.inputs import build_inputs
 from edgeplan.planning import make_plan
 from edgeplan.planning.output import Plan
 from edgeplan.progress import Progress, no_progress
-from edgeplan.projection.calibrate import calibrate
+from edgeplan.projection.cache import cached_calibrate
 from edgeplan.projection.field import field_rows
 from edgeplan.records.provenance import host_fingerprint
 from edgeplan.records.store import RecordStore, default_store_path
@@ -75,7 +75,7 @@ def run_plan(
         "calibrating device models on published figures"
         + (f" and {len(measured)} rows measured on the devices" if measured else "")
     )
-    cal = calibrate(cat, measured=measured)
+    cal = cached_calibrate(cat, measured=measured)
     old = _previous(previous, out, notes)
     with RecordStore(store_path) as store:
         inputs, ev = build_inputs(
