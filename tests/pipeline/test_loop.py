@@ -42,6 +42,13 @@ def broker_m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     b.stop()
 
 
+@pytest.fixture(scope="module")
+def retail_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One records store for the tests that plan the retail fleet: measurements are keyed by
+    content, so a later plan reuses an earlier one's instead of measuring again."""
+    return tmp_path_factory.mktemp("retail-store") / "store.sqlite"
+
+
 def _fleet(text: str, port: int) -> str:
     return text.replace("port: 1883", f"port: {port}")
 
@@ -49,14 +56,14 @@ def _fleet(text: str, port: int) -> str:
 @needs_demo
 @needs_broker
 def test_every_site_config_runs_as_written_and_events_arrive(
-    broker_m: Broker, tmp_path: Path
+    broker_m: Broker, tmp_path: Path, retail_store: Path
 ) -> None:
     from edgeplan.updates import bundle
 
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(_fleet((ROOT / "examples/retail/fleet.yaml").read_text(), broker_m.port))
     key, _ = bundle.generate_keys(tmp_path / "keys")
-    res = run_plan(fleet, tmp_path / "out", tmp_path / "store.sqlite", quick=True, sign_key=key)
+    res = run_plan(fleet, tmp_path / "out", retail_store, quick=True, sign_key=key)
     configs = sorted((tmp_path / "out/sites").glob("*/agents/*.yaml"))
     assert configs, "no agent config written"
     for site in res["sites"]:  # signed bundles of every deployed model, with the public key
@@ -98,11 +105,11 @@ def test_every_site_config_runs_as_written_and_events_arrive(
 
 
 @needs_demo
-def test_a_camera_without_a_source_is_refused_clearly(tmp_path: Path) -> None:
+def test_a_camera_without_a_source_is_refused_clearly(tmp_path: Path, retail_store: Path) -> None:
     text = (ROOT / "examples/retail/fleet.yaml").read_text()
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(text.replace("    source: demo:clip:labels\n", "", 1))
-    run_plan(fleet, tmp_path / "out", tmp_path / "store.sqlite", quick=True)
+    run_plan(fleet, tmp_path / "out", retail_store, quick=True)
     config = tmp_path / "out/sites/dock-hamburg/agents/dock-labels.yaml"
     assert "source: null" in config.read_text()
     r = subprocess.run([*CLI, "agent", "run", str(config)], capture_output=True, text=True)
