@@ -87,6 +87,7 @@ def fit(
     samples: list[Sample],
     weight_cache_mb: float = 0.0,
     centre: Centre | None = None,
+    classify: bool = True,
 ) -> DeviceParams:
     """MAP fit in log space: residual log(pred) - log(published) per row, plus residuals
     pulling each parameter toward its prior: the roofline (so one- or two-row devices stay
@@ -94,7 +95,8 @@ def fit(
     has them. Metrics the device has no rows for are borrowed from the centre.
     On a pipelined NPU with batch-1 and batch-N rows the batch gap is fitted as context
     switching, not as a per-batch overhead. `weight_cache_mb`: parameters the chip keeps
-    on-chip (its deployment rule); only the rest costs weight traffic."""
+    on-chip (its deployment rule); only the rest costs weight traffic. `classify`: fit the
+    calibrated split classifier that sets a context device's band class (split.py)."""
     if not samples:
         raise ValueError("nothing to fit")
     ctx = switches_contexts(hw, samples)
@@ -168,16 +170,40 @@ def fit(
         """(b per precision, (c, d, e, h, gemm factor), overheads, context terms)."""
         return np.exp(x[:nb]), np.exp(x[nb:ia]), np.exp(x[ia:ik]), x[ik:]
 
-    def residuals(x: np.ndarray) -> np.ndarray:
+    def predict(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(projected ms per row, d projected / d x per row and parameter)."""
         b, (c, d, e, h, gf), a, k = unpack(x)
-        compute = b[pi] * (g + (gf - 1) * gemm) + d * mpx + h * act
+        flops = g + (gf - 1) * gemm
+        compute = b[pi] * flops + d * mpx + h * act
         pred = a[mi] + frames * compute + per_call * (c * mb + e * lay)
+        grad = np.zeros((len(y), len(x)))
+        rows = np.arange(len(y))
+        grad[rows, pi] = frames * b[pi] * flops
+        grad[:, nb:ia] = np.column_stack(
+            [per_call * c * mb, frames * d * mpx, per_call * e * lay, frames * h * act,
+             frames * b[pi] * gf * gemm]
+        )  # fmt: skip
+        grad[rows, ia + mi] = a[mi]
         if ctx:
             shift = tagm @ k[5:] + k[2] * rel_layers + k[3] * rel_weights
-            z = CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)
+            sig = 1 / (1 + np.exp(-CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)))
             switch = np.exp(k[1]) + np.exp(k[4]) * wmb
-            pred = pred + switch / (1 + np.exp(-z)) / per_batch
+            pred = pred + switch * sig / per_batch
+            dz = switch / per_batch * sig * (1 - sig) * CONTEXT_SHARPNESS  # d term / d logit
+            grad[:, ik:] = np.column_stack(
+                [-dz, np.exp(k[1]) * sig / per_batch, dz * rel_layers, dz * rel_weights,
+                 np.exp(k[4]) * wmb * sig / per_batch, dz[:, None] * tagm]
+            )  # fmt: skip
+        return pred, grad
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        pred, _ = predict(x)
         return np.concatenate([np.log(pred) - np.log(y), pull * (x - x0)])
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        """The residuals' derivatives, exact: finite differences cost a refit's time over."""
+        pred, grad = predict(x)
+        return np.vstack([grad / pred[:, None], np.diag(pull * np.ones(len(x)))])
 
     # robust loss: published sets hold outliers (CPU-fallback post-processing, mixed configs).
     # The context split makes the fit non-convex: start from several split thresholds and keep
@@ -197,7 +223,13 @@ def fit(
                 xs[i] = max(xs[i], inside)  # strictly inside the bound
     fits = [
         least_squares(
-            residuals, xs, bounds=(lower, np.inf), method="trf", loss="soft_l1", f_scale=0.25
+            residuals,
+            xs,
+            jac=jacobian,
+            bounds=(lower, np.inf),
+            method="trf",
+            loss="soft_l1",
+            f_scale=0.25,
         )
         for xs in starts
     ]
@@ -211,7 +243,7 @@ def fit(
             layer_weight=float(k[2]),
             weight_weight=float(k[3]),
             reload_ms_per_mb=float(np.exp(k[4])),
-            classifier=fit_split(*zip(*batch_splits(samples), strict=True)),
+            classifier=fit_split(*zip(*batch_splits(samples), strict=True)) if classify else None,
         )
         if ctx
         else None
@@ -288,7 +320,9 @@ class _Pooled:
         memo = (key, without if len(train) < len(ss) else None)
         if memo not in self.solo:
             hw = segment_hardware(key[0], self.cat)
-            self.solo[memo] = fit(hw, train, weight_cache(key[0], self.cat)) if train else None
+            # a sibling's fit only lends its overheads (no band): no split classifier
+            solo = fit(hw, train, weight_cache(key[0], self.cat), classify=False) if train else None
+            self.solo[memo] = solo
         return self.solo[memo]
 
     def centre(self, key: tuple[str, str], without: str | None = None) -> Centre | None:
