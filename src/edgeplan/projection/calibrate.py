@@ -13,7 +13,6 @@ from edgeplan.projection.bands import Calibration, Held, device_family, stratum
 from edgeplan.projection.device import (
     CONTEXT_SHARPNESS,
     PRECISIONS,
-    REFERENCE_LAYERS,
     Context,
     DeviceParams,
     ape,
@@ -25,13 +24,12 @@ from edgeplan.projection.device import (
     saturated,
     streamed_mb,
     to_metric,
-    weights_ln,
 )
 from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
 from edgeplan.projection.profile import CostProfile, from_facts
 from edgeplan.projection.rows import family, metric_key, segment_hardware, segment_key, weight_cache
-from edgeplan.projection.split import fit_split
+from edgeplan.projection.split import REFERENCE_LAYERS, fit_split, weights_ln
 
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
 OVERHEAD_PRIOR_SHARE = 0.2  # the overhead prior, as a share of the fastest published row

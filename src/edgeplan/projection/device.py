@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from edgeplan.catalogue.load import Hardware
 from edgeplan.projection.profile import CostProfile
-from edgeplan.projection.split import SplitModel
+from edgeplan.projection.split import REFERENCE_LAYERS, SplitModel, weights_ln
 
 PRECISIONS = ("int8", "fp16", "fp32")
 # Relative peak by precision when a spec sheet gives only one figure (assumed, stated in output)
@@ -72,14 +72,6 @@ def prior_c(hw: Hardware) -> float:
 
 
 CONTEXT_SHARPNESS = 3.0  # how soft the split threshold is, in 1/ln units (fixed, not fitted)
-REFERENCE_LAYERS = 64.0  # the layer count the context threshold is stated at
-REFERENCE_WEIGHT_MB = 10.0  # the weight size it is stated at
-
-
-def weights_ln(profile: CostProfile) -> float:
-    """ln(int8 weight MB / REFERENCE_WEIGHT_MB): how much of the chip's memory a model's
-    weights take (the chip holds them as int8 whatever the file's precision)."""
-    return math.log(max(profile.weight_bytes("int8") / 1e6, 1e-3) / REFERENCE_WEIGHT_MB)
 
 
 @dataclass(frozen=True)
@@ -98,7 +90,7 @@ class Context:
     tag_shift: dict[str, float] = field(default_factory=dict)  # ln-GMAC shift per kernel tag
     sharpness: float = CONTEXT_SHARPNESS
     layer_weight: float = 0.0  # ln-GMAC shift per ln(layers / REFERENCE_LAYERS)
-    weight_weight: float = 0.0  # ... per ln(weight MB / REFERENCE_WEIGHT_MB)
+    weight_weight: float = 0.0  # ... per split.weights_ln
     reload_ms_per_mb: float = 0.0  # weights reloaded per switch
     # a calibrated classifier of the same split (split.py): how sure the device's models make
     # it, for the band; the threshold above gives the projection
@@ -110,12 +102,10 @@ class Context:
         z += sum(self.tag_shift.get(t, 0.0) for t in profile.kernels)
         if profile.layers:
             z += self.layer_weight * math.log(profile.layers / REFERENCE_LAYERS)
-        z += self.weight_weight * math.log(
-            max(profile.weight_bytes("int8") / 1e6, 1e-3) / REFERENCE_WEIGHT_MB
-        )
+        z += self.weight_weight * weights_ln(profile)
         return 1.0 / (1.0 + math.exp(-self.sharpness * z))
 
-    def ms(self, profile: CostProfile, batch: int, weight_mb: float = 0.0) -> float:
+    def ms(self, profile: CostProfile, batch: int, weight_mb: float) -> float:
         """Switching time per frame at this batch size (`weight_mb`: the weights a switch
         reloads, at the precision run)."""
         cost = self.switch_ms + self.reload_ms_per_mb * weight_mb

@@ -26,15 +26,20 @@ SPLIT_L2 = 1.0  # the penalty on standardised slopes (scikit-learn's LogisticReg
 FEATURES = ("gmacs", "layers", "weights", *TAGGED)
 
 
+def weights_ln(profile: CostProfile) -> float:
+    """ln(int8 weight MB / REFERENCE_WEIGHT_MB): how much of the chip's memory a model's
+    weights take (the chip holds them as int8 whatever the file's precision)."""
+    return math.log(max(profile.weight_bytes("int8") / 1e6, 1e-3) / REFERENCE_WEIGHT_MB)
+
+
 def features(profile: CostProfile) -> list[float]:
-    """ln GMACs, ln weighted layers, ln int8 weight MB (the chip holds int8 weights whatever
-    the file's precision), then 1 per kernel tag held: what takes the chip's resources."""
+    """ln GMACs, ln weighted layers, ln int8 weight MB, then 1 per kernel tag held: what takes
+    the chip's resources."""
     layers = profile.layers or REFERENCE_LAYERS
-    weight_mb = max(profile.weight_bytes("int8") / 1e6, 1e-3)
     return [
         math.log(max(profile.gmacs, 1e-6)),
         math.log(layers / REFERENCE_LAYERS),
-        math.log(weight_mb / REFERENCE_WEIGHT_MB),
+        weights_ln(profile),
         *[float(t in profile.kernels) for t in TAGGED],
     ]
 
