@@ -61,9 +61,10 @@ def table(repo: Path, tag: str, chip: str, task: str) -> list[list[str]]:
     """The rows of a zoo list-table: network, float acc, hardware acc, FPS b1, FPS b8, then
     resolution, params and OPS (link cells dropped)."""
     path = f"{tag}:docs/public_models/{chip}/{chip}_{task}.rst"
-    text = subprocess.run(
-        ["git", "-C", str(repo), "show", path], capture_output=True, text=True, check=True
-    ).stdout
+    done = subprocess.run(["git", "-C", str(repo), "show", path], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"cannot read {path} from {repo}: {done.stderr.strip()}")
+    text = done.stdout
     rows: list[list[str]] = []
     for line in text.splitlines():
         if m := re.match(r"^   \* - (.*)$", line):
