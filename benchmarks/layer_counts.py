@@ -325,6 +325,22 @@ MODELS |= {
     "resnext50_32x4d_224": (_tv("resnext50_32x4d"), 224, "torchvision"),
     "regnetx_1.6gf_224": (_tv("regnet_x_1_6gf"), 224, "torchvision"),
 }
+# Qualcomm AI Hub Models' torchvision networks (aihub_rows.py), at the input its info.yaml names
+for _mid, _name, _side in (
+    ("convnext_base_224", "convnext_base", 224), ("densenet121_224", "densenet121", 224),
+    ("efficientnet_b4_380", "efficientnet_b4", 380),
+    ("efficientnet_v2_s_384", "efficientnet_v2_s", 384),
+    ("mnasnet0_5_224", "mnasnet0_5", 224), ("regnetx_3.2gf_224", "regnet_x_3_2gf", 224),
+    ("resnet101_224", "resnet101", 224), ("resnext101_32x8d_224", "resnext101_32x8d", 224),
+    ("shufflenet_v2_x0_5_224", "shufflenet_v2_x0_5", 224),
+    ("wide_resnet50_2_224", "wide_resnet50_2", 224),
+):  # fmt: skip
+    MODELS[_mid] = (_tv(_name), _side, "torchvision")
+MODELS["inception_v3_224"] = (
+    _tv("inception_v3", aux_logits=False, init_weights=False),
+    224,
+    "torchvision (no auxiliary head)",
+)
 for _y in ("yolov8n", "yolov8s", "yolov8m", "yolov8l", "yolov8x", "yolo11n", "yolo11s",
            "yolo11m", "yolo11l", "yolo11x", "yolo26n", "yolo26s", "yolo26m", "yolov10s",
            "yolov10b", "yolov10x", "yolov9c"):  # fmt: skip

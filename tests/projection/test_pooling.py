@@ -111,7 +111,8 @@ def test_a_latency_at_batch_n_computes_n_frames_but_reads_the_weights_once(model
     assert prof is not None
     one = latency_ms(hw, prof, "int8", p, "latency_ms_mean@b1")
     eight = latency_ms(hw, prof, "int8", p, "latency_ms_mean@b8")
-    per_call = p.c_ms_per_mb * prof.weight_bytes("int8") / 1e6 + p.e_ms_per_layer * prof.layers
+    layer_ms = p.e_ms_per_layer * p.precision_ratio(hw, "int8")
+    per_call = p.c_ms_per_mb * prof.weight_bytes("int8") / 1e6 + layer_ms * prof.layers
     a1, a8 = p.overhead_ms["latency_ms_mean@b1"], p.overhead_ms["latency_ms_mean@b8"]
     assert eight > one
     assert eight - a8 < 8 * (one - a1) - 7 * per_call + 1e-9

@@ -160,6 +160,36 @@ def test_calibration_round_trip_recovers_known_parameters() -> None:
         assert pred == pytest.approx(s.y_ms, rel=0.05)
 
 
+def test_a_layers_fixed_cost_scales_with_its_precision() -> None:
+    """On an NPU whose fp16 runs 4x slower than int8 (a Hexagon HTP), a small many-layer
+    model's fp16 time is mostly its layers': rows generated with the per-layer cost scaled by the
+    precision are fitted back at both precisions, and the fitted ratio is the truth's."""
+    hw = CAT.hardware["qualcomm-qcs8450"]
+    truth = DeviceParams(
+        b_ms_per_gmac={"fp16": 0.6, "int8": 0.15},
+        c_ms_per_mb=0.002,
+        overhead_ms={"latency_ms_model_only": 0.1},
+        rows=0,
+        e_ms_per_layer=0.02,
+        precisions_fitted=("fp16", "int8"),
+    )
+    assert truth.precision_ratio(hw, "int8") == pytest.approx(0.25)
+    rng = np.random.default_rng(3)
+    samples = []
+    for i in range(16):
+        g = float(np.exp(rng.uniform(np.log(0.05), np.log(20))))
+        p = replace(prof(g, float(rng.uniform(1, 40))), layers=int(rng.integers(20, 200)))
+        for prec in ("int8", "fp16"):
+            y = latency_ms(hw, p, prec, truth, "latency_ms_model_only")
+            row = Published(hw.id, "", f"m{i}", "qnn", prec, "1", "latency_ms_model_only", y, "")
+            samples.append(Sample(row, p, y))
+    fitted = fit(hw, samples)
+    assert fitted.precision_ratio(hw, "int8") == pytest.approx(0.25, rel=0.1)
+    for s in samples:
+        pred = latency_ms(hw, s.profile, s.row.precision, fitted, "latency_ms_model_only")
+        assert pred == pytest.approx(s.y_ms, rel=0.05)
+
+
 def test_validation_reports_per_device_and_overall() -> None:
     assert sum(len(v) for v in CAL.lomo_ape.values()) > 100
     # devices with plenty of TensorRT rows are projected well

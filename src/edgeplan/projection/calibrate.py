@@ -173,12 +173,16 @@ def fit(
         b, (c, d, e, h, gf), a, k = unpack(x)
         flops = g + (gf - 1) * gemm
         compute = b[pi] * flops + d * mpx + h * act
-        pred = a[mi] + frames * compute + per_call * (c * mb + e * lay)
+        # a layer's fixed cost scales with its precision's speed (precision_ratio: b over the
+        # first precision's)
+        layer = per_call * e * lay * b[pi] / b[0]
+        pred = a[mi] + frames * compute + per_call * c * mb + layer
         grad = np.zeros((len(y), len(x)))
         rows = np.arange(len(y))
-        grad[rows, pi] = frames * b[pi] * flops
+        grad[rows, pi] = frames * b[pi] * flops + layer * (pi != 0)
+        grad[:, 0] -= layer * (pi != 0)
         grad[:, nb:ia] = np.column_stack(
-            [per_call * c * mb, frames * d * mpx, per_call * e * lay, frames * h * act,
+            [per_call * c * mb, frames * d * mpx, layer, frames * h * act,
              frames * b[pi] * gf * gemm]
         )  # fmt: skip
         grad[rows, ia + mi] = a[mi]

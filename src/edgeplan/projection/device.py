@@ -5,6 +5,9 @@ throughput drops the per-call c and e). Effective GMACs count a matrix product's
 connected, attention) times the device's `gemm_factor`: an NPU built for convolutions runs
 them at another efficiency.
 
+A layer's fixed cost e is at the device's first fitted precision and scales to another with
+the precision's MAC speed (DeviceParams.precision_ratio).
+
 It is the roofline with compute and traffic added (they overlap imperfectly on small edge
 parts): b starts from the published peak for the precision, c and h from the memory bandwidth,
 and all are fitted to the published figures of that device (calibrate.py). Devices without a
@@ -132,7 +135,9 @@ class DeviceParams:
     overhead_ms: dict[str, float]
     rows: int
     d_ms_per_mpx: float = 0.0
-    e_ms_per_layer: float = 0.0  # per weighted layer run (dispatch, per-layer fixed cost)
+    # per weighted layer run (dispatch, per-layer fixed cost) at the first fitted precision;
+    # another precision's costs it times precision_ratio
+    e_ms_per_layer: float = 0.0
     h_ms_per_act_mb: float = 0.0  # per MB of activations the weighted layers move
     gemm_factor: float = 1.0  # a matrix product's MAC costs this many convolution MACs
     gemm_evidence: float = 0.0  # rows' worth of matrix-product MACs the factor was fitted on
@@ -152,6 +157,15 @@ class DeviceParams:
             return b * prior_b(hw, precision) / prior_b(hw, other)
         return prior_b(hw, precision)
 
+    def precision_ratio(self, hw: Hardware, precision: str) -> float:
+        """How much slower a precision runs than the first fitted one (its b over theirs): the
+        per-layer cost scales with it as the MACs do, since a layer at a wider precision moves
+        and computes wider elements (an fp16 layer on a Hexagon NPU costs several int8 ones)."""
+        ref = self.precisions_fitted[0] if self.precisions_fitted else None
+        if ref is None or ref not in self.b_ms_per_gmac:
+            return 1.0
+        return self.b(hw, precision) / self.b_ms_per_gmac[ref]
+
 
 def latency_ms(
     hw: Hardware, profile: CostProfile, precision: str, p: DeviceParams, metric: str
@@ -165,7 +179,7 @@ def latency_ms(
     mpx = profile.input_pixels / 1e6
     weight_mb = profile.weight_bytes(precision) / 1e6
     ctx = p.context.ms(profile, batch_of(metric), weight_mb) if p.context else 0.0
-    per_layer = p.e_ms_per_layer * (profile.layers or 0)
+    per_layer = p.e_ms_per_layer * (profile.layers or 0) * p.precision_ratio(hw, precision)
     share = profile.gemm_share()
     gmacs = profile.gmacs * (1 - share + p.gemm_factor * share)
     per_frame = (
