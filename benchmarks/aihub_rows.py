@@ -32,6 +32,8 @@ DEVICES = {
     "QCS8550 (Proxy)": "qualcomm-qcs8550",
     "QCS8450 (Proxy)": "qualcomm-qcs8450",
     "QCS8275 (Proxy)": "qualcomm-qcs8275",
+    "Dragonwing RB3 Gen 2 Vision Kit": "qualcomm-qcs6490",
+    "Dragonwing IQ-9075 EVK": "qualcomm-qcs9075",
 }
 PRECISIONS = {"float": "fp16", "w8a8": "int8"}
 RUNTIMES = {"tflite": "tflite-qnn", "qnn_dlc": "qnn", "qnn_context_binary": "qnn",
