@@ -336,6 +336,11 @@ for _mid, _name, _side in (
     ("wide_resnet50_2_224", "wide_resnet50_2", 224),
 ):  # fmt: skip
     MODELS[_mid] = (_tv(_name), _side, "torchvision")
+# Apple's FastViT and MobileOne READMEs (iPhone 12 Pro latencies), at their stated inputs
+for _name in ("fastvit_t12", "fastvit_s12", "fastvit_sa12", "fastvit_sa24", "fastvit_sa36"):
+    MODELS[f"{_name}_256"] = (_timm_reparameterized(_name), 256, f"timm {_name}, reparameterized")
+for _name in ("mobileone_s0", "mobileone_s1", "mobileone_s2", "mobileone_s3", "mobileone_s4"):
+    MODELS[f"{_name}_224"] = (_timm_reparameterized(_name), 224, f"timm {_name}, reparameterized")
 MODELS["inception_v3_224"] = (
     _tv("inception_v3", aux_logits=False, init_weights=False),
     224,
