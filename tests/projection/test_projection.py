@@ -349,6 +349,26 @@ def test_bands_cover_their_held_out_figures() -> None:
     assert n > 100 and 70 <= cov <= 90, (cov, width)
 
 
+def test_a_device_with_few_models_borrows_its_band_from_devices_as_poorly_known() -> None:
+    """The M3 Max has three published models, the A14 thirteen: the M3 Max's band comes from
+    the held-out errors of devices with few models (fits on one or two extrapolate further),
+    never from the A14's; so judged, the few-model devices' figures are covered."""
+    from edgeplan.projection.bands import FEW_MODELS
+
+    assert CAL.few_models("apple-m3-max") and not CAL.few_models("apple-a14-bionic")
+    pr = project(prof(1.0), "apple-m3-max", "fp16", CAL, CAT)
+    assert f"({FEW_MODELS})" in pr.calibration
+    assert pr.band_pct > CAL.band("apple-a14-bionic")[0]
+    few = [h for h in CAL.held if CAL.few_models(h.segment)]
+    assert len(few) >= 10 and all(FEW_MODELS in h.stratum for h in few)
+    inside = [
+        abs(h.log_ratio)
+        <= np.log1p(CAL.band(h.segment, exclude_model=h.model, cls=h.stratum)[0] / 100)
+        for h in few
+    ]
+    assert np.mean(inside) >= 0.7
+
+
 def test_conformal_quantile_covers_a_new_error_at_the_level() -> None:
     """The ceil((n + 1) * 0.8)-th smallest of n exchangeable errors bounds a new one with
     probability >= 0.8, even for small n (a plain 80% quantile undercovers there)."""

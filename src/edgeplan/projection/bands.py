@@ -44,17 +44,28 @@ def device_family(segment: str) -> str:
 SPLIT_UNSURE = (0.1, 0.9)  # split odds between these: the device's models leave it open
 
 
-def stratum(context: Context | None, profile: CostProfile) -> str:
-    """The Mondrian class of a projection: on a context-switching NPU, whether the device's
-    models make its split sure (the calibrated classifier's odds near 0 or 1) or not; the
-    projection's own split fit is near a hard step, which says nothing of how sure it is. Each
-    class gets its own band, so a sure projection is not widened by the unsure ones, nor an
-    unsure one narrowed."""
-    if context is None:
-        return ""
-    lo, hi = SPLIT_UNSURE
-    odds = context.classifier.share(profile) if context.classifier else context.split_share(profile)
-    return "context split unsure" if lo < odds < hi else ""
+FEW_MODELS = "few models"  # the class of a device whose own models cannot make a band
+
+
+def stratum(context: Context | None, profile: CostProfile | None, few: bool = False) -> str:
+    """The Mondrian class of a projection; each class gets its own band, so a sure projection
+    is not widened by the unsure ones, nor an unsure one narrowed:
+    - on a context-switching NPU, whether the device's models make its split sure (the
+      calibrated classifier's odds near 0 or 1) or not; the projection's own split fit is near
+      a hard step, which says nothing of how sure it is;
+    - `few`: the device has fewer models than a band needs (MIN_POOL), so its band borrows,
+      and it borrows from devices as poorly known: a fit on one or two models extrapolates
+      further than a fit on twelve, and the errors of the latter would narrow its band."""
+    parts = []
+    if context is not None and profile is not None:
+        lo, hi = SPLIT_UNSURE
+        c = context.classifier
+        odds = c.share(profile) if c else context.split_share(profile)
+        if lo < odds < hi:
+            parts.append("context split unsure")
+    if few:
+        parts.append(FEW_MODELS)
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,12 @@ class Calibration:
         q = conformal_quantile(pool, BAND_LEVEL)
         of = f" ({cls})" if cls else ""
         return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
+
+    def few_models(self, segment: str) -> bool:
+        """Whether a device has fewer published models than a band needs (bands.FEW_MODELS)."""
+        models = {s.row.model_id for (seg, _), ss in self.samples.items() if seg == segment
+                  for s in ss}  # fmt: skip
+        return len(models) < MIN_POOL
 
     def coverage(self, segment: str | None = None) -> tuple[float, float, int]:
         """(% of held-out predictions inside their band, median band %, n), each band built

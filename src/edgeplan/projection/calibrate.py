@@ -367,6 +367,7 @@ def calibrate(
         for key, ss in cal.samples.items():
             hw = segment_hardware(key[0], cat)
             models = sorted({s.row.model_id for s in ss})
+            few = cal.few_models(key[0])
             for m in models:
                 train = [s for s in ss if s.row.model_id != m]
                 test = [s for s in ss if s.row.model_id == m]
@@ -386,9 +387,10 @@ def calibrate(
                     r = np.log(pred / value) if pred > 0 and value > 0 else 0.0
                     if s.row.metric == "throughput_fps":
                         r = -r
-                    cls = stratum(p.context, s.profile)
+                    cls = stratum(p.context, s.profile, few)
                     cal.held.append(Held(key[0], m, float(r), ape(pred, value), cls))
         for key, p in cal.params.items():
-            p.band_pct, p.band_source = cal.band(key[0])
+            cls = stratum(None, None, cal.few_models(key[0]))
+            p.band_pct, p.band_source = cal.band(key[0], cls=cls)
     cal.estimated_gmacs = _estimate_missing_gmacs(cat, cal)
     return cal

@@ -224,7 +224,7 @@ def project(
                 "Compiler's report says how many contexts it made"
             )
     band, band_source = p.band_pct, p.band_source
-    cls = stratum(ctx, profile)
+    cls = stratum(ctx, profile, cal.few_models(device))
     if cls and cal.held:  # its own Mondrian class: a band from projections as unsure as it
         band, band_source = cal.band(device, cls=cls)
     tput = 1000.0 / ms if ms > 0 else None
