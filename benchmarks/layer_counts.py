@@ -348,7 +348,8 @@ MODELS["inception_v3_224"] = (
 )
 for _y in ("yolov8n", "yolov8s", "yolov8m", "yolov8l", "yolov8x", "yolo11n", "yolo11s",
            "yolo11m", "yolo11l", "yolo11x", "yolo26n", "yolo26s", "yolo26m", "yolov10s",
-           "yolov10b", "yolov10x", "yolov9c"):  # fmt: skip
+           "yolov10b", "yolov10x", "yolov9c", "yolov10m", "yolov9t", "yolov9s",
+           "yolov9m"):  # fmt: skip
     MODELS[f"{_y}_640"] = (_yolo(f"{_y}.yaml"), 640, f"ultralytics {_y}.yaml")
 for _side in (320, 640, 1280):
     MODELS[f"yolov10n_{_side}"] = (_yolo("yolov10n.yaml"), _side, "ultralytics yolov10n.yaml")
