@@ -33,11 +33,15 @@ from edgeplan.projection.split import REFERENCE_LAYERS, fit_split, weights_ln
 
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
 OVERHEAD_PRIOR_SHARE = 0.2  # the overhead prior, as a share of the fastest published row
-# metrics whose overhead keeps the default prior even on a CPU with one model
+# metrics whose overhead keeps the default prior even on a CPU with few models
 HARNESS_MEAN_METRICS = {"latency_ms_mean", "latency_ms_p90_singlestream"}
 CONTEXT_SWITCH_PRIOR_MS = 3.0  # weak starting point for a context switch (fitted per device)
 CONTEXT_THRESHOLD_STARTS_GMACS = (0.3, 3.0, 30.0)  # extra starting points of the split fit
 LAYER_PRIOR_MS = 0.005  # weak starting point for one weighted layer's fixed cost (a dispatch)
+# models a CPU segment needs before a per-call overhead is fitted freely: with two, an intercept
+# and a per-MAC cost fit any pair exactly, and a small model's lower efficiency per MAC shows
+# up as a per-call overhead that a tiny model would then pay in full
+CPU_OVERHEAD_MIN_MODELS = 3
 
 
 @dataclass
@@ -67,15 +71,15 @@ def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
     return hw.kind == "npu" and any(split for _, split in batch_splits(samples))
 
 
-def _overhead_prior(metric: str, one_model: bool, saturating: bool) -> tuple[float, float]:
+def _overhead_prior(metric: str, few_models: bool, saturating: bool) -> tuple[float, float]:
     """(share of the fastest row, pull) of a metric's overhead prior. Several models tell
-    overhead from compute apart, so the prior is weak. With one model on a CPU they cannot: a
-    model-only time (or a throughput) is then taken as compute, held firmly (a CPU pays no
-    dispatch or transfer per call), while a mean, which may hold a harness's pre-processing,
-    keeps the default. A throughput at no stated batch (MLPerf Offline, trtexec: the device
-    kept saturated) amortises the per-call overhead to next to nothing per frame, held firmly
-    too (device.saturated)."""
-    if saturating or (one_model and base_metric(metric) not in HARNESS_MEAN_METRICS):
+    overhead from compute apart, so the prior is weak. With fewer than CPU_OVERHEAD_MIN_MODELS
+    models behind a metric on a CPU they cannot: a model-only time (or a throughput) is then
+    taken as compute, held firmly (a CPU pays no dispatch or transfer per call), while a mean,
+    which may hold a harness's pre-processing, keeps the default. A throughput at no stated
+    batch (MLPerf Offline, trtexec: the device kept saturated) amortises the per-call
+    overhead to next to nothing per frame, held firmly too (device.saturated)."""
+    if saturating or (few_models and base_metric(metric) not in HARNESS_MEAN_METRICS):
         return 0.02, 3.0
     return OVERHEAD_PRIOR_SHARE, 0.3
 
@@ -123,9 +127,15 @@ def fit(
     act = np.array([s.profile.act_mb(s.row.precision) for s in samples])
     gemm_share = np.array([s.profile.gemm_share() for s in samples])
     gemm = g * gemm_share
-    one_model = hw.kind == "cpu" and len({s.row.model_id for s in samples}) == 1
+    # models behind each overhead: an overhead is told apart from compute by its own rows
+    models_of: dict[str, set[str]] = {}
+    for key, smp in zip(keys, samples, strict=True):
+        models_of.setdefault(key, set()).add(smp.row.model_id)
+    few = {
+        m: hw.kind == "cpu" and len(models_of.get(m, ())) < CPU_OVERHEAD_MIN_MODELS for m in metrics
+    }
     fastest = float(np.min(y))
-    share, a_pull = np.array([_overhead_prior(m, one_model, saturated(m, ctx)) for m in metrics]).T
+    share, a_pull = np.array([_overhead_prior(m, few[m], saturated(m, ctx)) for m in metrics]).T
     # (roofline centre, pull) per parameter, then the family's centre where it has one
     roof: list[tuple[str, float, float]] = [
         *[(f"b:{p}", np.log(prior_b(hw, p)), PRIOR_WEIGHT) for p in precs],
