@@ -42,6 +42,10 @@ LAYER_PRIOR_MS = 0.005  # weak starting point for one weighted layer's fixed cos
 # and a per-MAC cost fit any pair exactly, and a small model's lower efficiency per MAC shows
 # up as a per-call overhead that a tiny model would then pay in full
 CPU_OVERHEAD_MIN_MODELS = 3
+FIRM_PULL = 3.0  # a prior held firmly: the rows cannot tell the parameter apart from others
+# models of each kind (depthwise-tagged or not) of comparable size a depthwise factor needs
+DEPTHWISE_MIN_OVERLAP = 3
+HELD_PULL = 100.0  # a parameter held at its prior: rows must not move it at all
 
 
 @dataclass
@@ -80,7 +84,7 @@ def _overhead_prior(metric: str, few_models: bool, saturating: bool) -> tuple[fl
     batch (MLPerf Offline, trtexec: the device kept saturated) amortises the per-call
     overhead to next to nothing per frame, held firmly too (device.saturated)."""
     if saturating or (few_models and base_metric(metric) not in HARNESS_MEAN_METRICS):
-        return 0.02, 3.0
+        return 0.02, FIRM_PULL
     return OVERHEAD_PRIOR_SHARE, 0.3
 
 
@@ -127,6 +131,7 @@ def fit(
     act = np.array([s.profile.act_mb(s.row.precision) for s in samples])
     gemm_share = np.array([s.profile.gemm_share() for s in samples])
     gemm = g * gemm_share
+    is_dw = np.array([float("depthwise" in s.profile.kernels) for s in samples])
     # models behind each overhead: an overhead is told apart from compute by its own rows
     models_of: dict[str, set[str]] = {}
     for key, smp in zip(keys, samples, strict=True):
@@ -146,6 +151,9 @@ def fit(
         # convolution's does, unless the rows (or the family's) say otherwise
         ("h", np.log(prior_c(hw)), 0.3 * PRIOR_WEIGHT),
         ("gemm", 0.0, 0.3 * PRIOR_WEIGHT),
+        # a depthwise-tagged model's MACs cost what a dense model's do, unless the rows say
+        # (held at 1 where they cannot tell it from size or from the device's other rows)
+        ("dw", 0.0, 0.3 * PRIOR_WEIGHT if depthwise_identified(samples) else HELD_PULL),
         *[
             (f"a:{m}", np.log(max(fastest * sh, 0.05)), PRIOR_WEIGHT * pull)
             for m, sh, pull in zip(metrics, share, a_pull, strict=True)
@@ -164,7 +172,7 @@ def fit(
         ]
     x0, pull = centred(roof, centre)
     nb, nm = len(precs), len(metrics)
-    ia = nb + 5  # where the overheads start: after b per precision, c, d, e, h, gemm
+    ia = nb + 6  # where the overheads start: after b per precision, c, d, e, h, gemm, dw
     ik = ia + nm  # where the context terms start
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
@@ -175,13 +183,15 @@ def fit(
     per_call = np.array([0.0 if saturated(k, ctx) else 1.0 for k in row_keys])
 
     def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(b per precision, (c, d, e, h, gemm factor), overheads, context terms)."""
+        """(b per precision, (c, d, e, h, gemm factor, depthwise factor), overheads, context
+        terms)."""
         return np.exp(x[:nb]), np.exp(x[nb:ia]), np.exp(x[ia:ik]), x[ik:]
 
     def predict(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(projected ms per row, d projected / d x per row and parameter)."""
-        b, (c, d, e, h, gf), a, k = unpack(x)
-        flops = g + (gf - 1) * gemm
+        b, (c, d, e, h, gf, dwf), a, k = unpack(x)
+        dwm = 1 + (dwf - 1) * is_dw
+        flops = (g + (gf - 1) * gemm) * dwm
         compute = b[pi] * flops + d * mpx + h * act
         # a layer's fixed cost scales with its precision's speed (precision_ratio: b over the
         # first precision's)
@@ -193,7 +203,7 @@ def fit(
         grad[:, 0] -= layer * (pi != 0)
         grad[:, nb:ia] = np.column_stack(
             [per_call * c * mb, frames * d * mpx, layer, frames * h * act,
-             frames * b[pi] * gf * gemm]
+             frames * b[pi] * gf * gemm * dwm, frames * b[pi] * flops * is_dw]
         )  # fmt: skip
         grad[rows, ia + mi] = a[mi]
         if ctx:
@@ -246,7 +256,7 @@ def fit(
         for xs in starts
     ]
     res = min(fits, key=lambda r: float(r.cost))
-    b, (c, d, e, h, gf), a, k = unpack(res.x)
+    b, (c, d, e, h, gf, dwf), a, k = unpack(res.x)
     context = (
         Context(
             threshold_gmacs=float(np.exp(k[0])),
@@ -268,6 +278,7 @@ def fit(
         h_ms_per_act_mb=float(h),
         gemm_factor=float(gf),
         gemm_evidence=float(np.sum(gemm_share)),
+        depthwise_factor=float(dwf),
         overhead_ms=dict(zip(metrics, a.tolist(), strict=True)),
         rows=len(samples),
         precisions_fitted=tuple(precs),
@@ -276,6 +287,22 @@ def fit(
         borrowed=tuple(sorted(set(metrics) - own_metrics)),
         notes=borrowed_note(set(metrics) - own_metrics, centre),
     )
+
+
+def depthwise_identified(samples: Sequence[Sample]) -> bool:
+    """Whether rows can tell a depthwise model's efficiency from a dense one's: only models of
+    comparable size can, since efficiency also moves with size (a small model fills a chip
+    less well). Both kinds need DEPTHWISE_MIN_OVERLAP models inside the GMAC range they share;
+    where the depthwise models are all small and the dense ones all large (the Coral's rows
+    without Inception v1), a factor would absorb the size effect."""
+    dw = {s.row.model_id: s.profile.gmacs for s in samples if "depthwise" in s.profile.kernels}
+    dense = {s.row.model_id: s.profile.gmacs for s in samples if s.row.model_id not in dw}
+    if not dw or not dense:
+        return False
+    lo = max(min(dw.values()), min(dense.values()))
+    hi = min(max(dw.values()), max(dense.values()))
+    inside = [sum(lo <= g <= hi for g in kind.values()) for kind in (dw, dense)]
+    return min(inside) >= DEPTHWISE_MIN_OVERLAP
 
 
 def _samples(

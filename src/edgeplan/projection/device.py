@@ -141,6 +141,9 @@ class DeviceParams:
     h_ms_per_act_mb: float = 0.0  # per MB of activations the weighted layers move
     gemm_factor: float = 1.0  # a matrix product's MAC costs this many convolution MACs
     gemm_evidence: float = 0.0  # rows' worth of matrix-product MACs the factor was fitted on
+    # a depthwise-tagged model's MAC costs this many of a dense model's: little reuse per weight
+    # makes a dense array (Hailo, Hexagon) run depthwise blocks below its dense efficiency
+    depthwise_factor: float = 1.0
     precisions_fitted: tuple[str, ...] = ()
     band_pct: float = 30.0  # from leave-one-model-out; a wide default before validation
     band_source: str = "assumed (not validated)"
@@ -182,6 +185,8 @@ def latency_ms(
     per_layer = p.e_ms_per_layer * (profile.layers or 0) * p.precision_ratio(hw, precision)
     share = profile.gemm_share()
     gmacs = profile.gmacs * (1 - share + p.gemm_factor * share)
+    if "depthwise" in profile.kernels:
+        gmacs *= p.depthwise_factor
     per_frame = (
         p.b(hw, precision) * gmacs
         + p.d_ms_per_mpx * mpx
