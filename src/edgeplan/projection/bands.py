@@ -15,7 +15,7 @@ from edgeplan.projection.device import Context, DeviceParams
 from edgeplan.projection.profile import CostProfile
 
 if TYPE_CHECKING:
-    from edgeplan.projection.calibrate import Sample
+    from edgeplan.projection.samples import Sample
 
 
 BAND_LEVEL = 0.80  # the band is the 80% interval of held-out errors

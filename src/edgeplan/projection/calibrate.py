@@ -3,7 +3,6 @@ metric, and measure the error honestly by leaving one model out at a time."""
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -27,8 +26,9 @@ from edgeplan.projection.device import (
 )
 from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
-from edgeplan.projection.profile import CostProfile, from_facts
+from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import family, metric_key, segment_hardware, segment_key, weight_cache
+from edgeplan.projection.samples import Sample, depthwise_identified, published_samples
 from edgeplan.projection.split import REFERENCE_LAYERS, fit_split, weights_ln
 
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
@@ -43,16 +43,7 @@ LAYER_PRIOR_MS = 0.005  # weak starting point for one weighted layer's fixed cos
 # up as a per-call overhead that a tiny model would then pay in full
 CPU_OVERHEAD_MIN_MODELS = 3
 FIRM_PULL = 3.0  # a prior held firmly: the rows cannot tell the parameter apart from others
-# models of each kind (depthwise-tagged or not) of comparable size a depthwise factor needs
-DEPTHWISE_MIN_OVERLAP = 3
 HELD_PULL = 100.0  # a parameter held at its prior: rows must not move it at all
-
-
-@dataclass
-class Sample:
-    row: Published
-    profile: CostProfile
-    y_ms: float  # the published value as milliseconds (1000/fps for throughput)
 
 
 def batch_splits(samples: list[Sample]) -> list[tuple[CostProfile, bool]]:
@@ -289,40 +280,6 @@ def fit(
     )
 
 
-def depthwise_identified(samples: Sequence[Sample]) -> bool:
-    """Whether rows can tell a depthwise model's efficiency from a dense one's: only models of
-    comparable size can, since efficiency also moves with size (a small model fills a chip
-    less well). Both kinds need DEPTHWISE_MIN_OVERLAP models inside the GMAC range they share;
-    where the depthwise models are all small and the dense ones all large (the Coral's rows
-    without Inception v1), a factor would absorb the size effect."""
-    dw = {s.row.model_id: s.profile.gmacs for s in samples if "depthwise" in s.profile.kernels}
-    dense = {s.row.model_id: s.profile.gmacs for s in samples if s.row.model_id not in dw}
-    if not dw or not dense:
-        return False
-    lo = max(min(dw.values()), min(dense.values()))
-    hi = min(max(dw.values()), max(dense.values()))
-    inside = [sum(lo <= g <= hi for g in kind.values()) for kind in (dw, dense)]
-    return min(inside) >= DEPTHWISE_MIN_OVERLAP
-
-
-def _samples(
-    cat: Catalogue, gmacs: dict[str, float] | None = None
-) -> dict[tuple[str, str], list[Sample]]:
-    out: dict[tuple[str, str], list[Sample]] = defaultdict(list)
-    for r in cat.published:
-        if r.value is None or r.device_id not in cat.hardware or r.model_id not in cat.models:
-            continue
-        g = (gmacs or {}).get(r.model_id)
-        prof = from_facts(
-            cat.models[r.model_id], g if cat.models[r.model_id].gmacs is None else None
-        )
-        if prof is None:
-            continue
-        y = 1000.0 / r.value if r.metric == "throughput_fps" else r.value
-        out[(segment_key(r, cat), family(r.metric))].append(Sample(r, prof, y))
-    return out
-
-
 def _estimate_missing_gmacs(cat: Catalogue, cal: Calibration) -> dict[str, float]:
     """Effective GMACs of models without published MACs, inverted from their published latency
     on calibrated segments (compute-bound assumption); the median over segments."""
@@ -390,7 +347,7 @@ def calibrate(
     """Fit every segment on its published rows, plus `measured` rows measured on devices by their
     owners (projection/field.py); with `validate`, leave one model out per segment."""
     cal = Calibration()
-    cal.samples = _samples(cat)
+    cal.samples = published_samples(cat)
     for row, prof in measured:
         y = row.value or 0.0
         if y > 0:
