@@ -106,6 +106,8 @@ def test_openvino_precision_hint_is_a_target(sizer: Sizer) -> None:
 def test_resolution_refuses_fixed_shape_graphs_with_the_reason(sizer: Sizer) -> None:
     t = sizer.run([Resolution(256, 256)], "onnxruntime")  # FastestDet reshapes to constants
     assert not t.accepted and "resolution cannot change" in t.reason and t.latency_ms_p99 is None
+    # the runtime's reason in words: the node it stopped at, not its C++ source location
+    assert "Reshape node '" in t.reason and "onnxruntime_src" not in t.reason, t.reason
 
 
 def test_resolution_changes_a_fully_convolutional_model(testdata: Path, tmp_path: Path) -> None:
@@ -227,3 +229,23 @@ def test_search_space_suggests_tflite_only_with_litert_and_nncf_ir_on_openvino()
     assert chain[0].gives == "onnx" and chain[0].config()["max_drop"] == 0.02
     assert ov_targets(("onnxruntime", "openvino:f32", "litert")) == ["openvino:f32"]
     assert split_target("openvino:bf16") == ("openvino", "bf16")
+
+
+def test_pareto_treats_accuracies_within_one_percent_as_equal(tmp_path: Path) -> None:
+    """Two backends running one model differ in the fourth decimal: the slower one is not a
+    trade-off, while a real accuracy gain at a latency cost is."""
+    from edgeplan.sizing.search import SizingConfig, Trial, summarise
+
+    def trial(label: str, backend: str, p99: float, acc: float) -> Trial:
+        return Trial(label, [], backend, "", p99 / 2, p99, acc, (acc, acc), 1.0, True)
+
+    trials = [
+        trial("original", "onnxruntime", 4.16, 0.2184),
+        trial("original", "openvino", 1.53, 0.2175),
+        trial("int8", "openvino", 1.20, 0.190),  # faster, clearly less accurate: a trade-off
+        trial("fp16", "onnxruntime", 5.80, 0.2500),  # slower, clearly more accurate: too
+    ]
+    cfg = SizingConfig(model=tmp_path / "m.onnx", data=tmp_path, latency_ms_p99=1.0,
+                       accuracy_floor=0.1)  # fmt: skip
+    pareto = summarise(trials, cfg, 0, 0)["pareto"]
+    assert pareto == ["original on openvino", "int8 on openvino", "fp16 on onnxruntime"]

@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable
 from pathlib import Path
+from textwrap import shorten
 from typing import Any
 
 import typer
@@ -97,8 +98,8 @@ def optimise(
         else:
             res = run_optimise(cfg, progress)
     t = Table(
-        title=f"variants of {model.name} (speed-up vs its fp32 parent on the same backend, "
-        "measured in this run)"
+        title=f"variants of {model.name} (speed-up: p50 against its fp32 parent on the same "
+        "backend, measured in this run)"
     )
     worst = "worst condition" if cfg.conditions else None
     for c in (
@@ -117,7 +118,8 @@ def optimise(
     ):
         if v["latency_ms_p99"] is None:
             dashes = ["-"] * (5 if worst else 4)
-            t.add_row(v["label"], v["backend"], *dashes, f"no: {v['reason'][:60]}")
+            why = shorten(v["reason"], 110, placeholder=" …")  # whole in --json and the record
+            t.add_row(v["label"], v["backend"], *dashes, f"no: {why}")
             continue
         ci = v["accuracy_ci95"]
         under = v.get("under") or {}

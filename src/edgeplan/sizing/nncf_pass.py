@@ -33,6 +33,7 @@ class _Ticking:
 
 
 NNCF_OUTPUTS = ("openvino-ir", "onnx")
+PROGRESS_EVERY = 25  # accuracy-control validations between progress lines (it runs ~100)
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,8 @@ class Int8Nncf:
 
         def validate(model: Any, items: Any) -> float:
             calls[0] += 1
-            inputs.progress(f"NNCF accuracy control: validation {calls[0]}")
+            if calls[0] == 1 or calls[0] % PROGRESS_EVERY == 0:  # one line, not one per call
+                inputs.progress(f"NNCF accuracy control: validation {calls[0]}")
             picked = frozenset(Path(p) for p in items)
             return score(Predictor(session(model), val.card), val.data, picked)
 

@@ -1,6 +1,7 @@
 """Sizing passes. Each is a typed unit: model in -> model out, declaring the formats it takes and
 gives, with its config; `chain_ok` checks a chain before anything runs."""
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,21 @@ class Int8Static:
 FIXED_SHAPE_OPS = {"Flatten", "Gemm"}
 
 
+def runtime_refusal(message: str, limit: int = 220) -> str:
+    """onnxruntime's refusal in a sentence: the node it stopped at and its status, without the
+    C++ source location and signature (`while running Reshape node. Name:'R' Status Message:
+    /onnxruntime_src/...h:91 onnxruntime::ReshapeHelper::ReshapeHelper(...) The input tensor
+    cannot be reshaped ...` -> `Reshape node 'R': The input tensor cannot be reshaped ...`)."""
+    msg = " ".join(message.split())
+    node = re.search(r"while running (\w+) node\. Name:'([^']*)'", msg)
+    status = msg.split("Status Message:", 1)[-1].strip()
+    # drop "path/file.h:91 ns::Class::Method(args...)" ahead of the sentence
+    status = re.sub(r"^\S+:\d+ \S+?\(.*?\)(?: const)? ", "", status)
+    status = re.sub(r"^[^.]* was false\. ", "", status)  # the failed assertion, in C++
+    head = f"{node.group(1)} node '{node.group(2)}': " if node else ""
+    return (head + status)[:limit]
+
+
 @dataclass(frozen=True)
 class Resolution:
     """Change the input size of a fully convolutional ONNX model. The resized graph must load
@@ -168,9 +184,7 @@ class Resolution:
             i = sess.get_inputs()[0]
             sess.run(None, {i.name: np.zeros([1, 3, self.height_px, self.width_px], np.float32)})
         except Exception as exc:  # the runtime says why the graph cannot take the new size
-            msg = " ".join(str(exc).split())
-            running = msg.find("while running")
-            reason = (msg[running:] if running >= 0 else msg)[:220]
+            reason = runtime_refusal(str(exc))
             raise ModelError(
                 f"{model.path.name}: resolution cannot change to "
                 f"{self.width_px}x{self.height_px}: {reason}"
