@@ -166,6 +166,17 @@ def test_a_mean_no_standard_defines_gets_its_harness_overhead() -> None:
     assert mlperf == {"latency_ms_mean@b1", "latency_ms_mean@b8"}
     allan = next(s.row for s in CAL.samples[dev] if "aallan" in s.row.source)
     assert harness(allan) == "github.com/aallan/benchmarking-ml-on-the-edge"
+    # one source timing through two runners (trtutils' own, the Ultralytics wrapper) says which
+    # in the row's config: two harnesses, two overheads, not one metric with two values
+    trt = {
+        harness(s.row)
+        for s in CAL.samples[AGX]
+        if s.row.model_id == "yolov10n_640" and s.row.metric == "latency_ms_mean"
+    }
+    assert trt == {
+        "github.com/justincdavis/trtutils",
+        "github.com/justincdavis/trtutils:ultralytics",
+    }
 
 
 def test_coral_ssds_are_counted_as_the_quantized_configs_coral_compiles() -> None:

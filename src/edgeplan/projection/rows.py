@@ -2,6 +2,7 @@
 framework on it, the chip configured otherwise) and the key of its metric (batch, and for a mean
 no standard defines, its harness). Pure functions of the row and the catalogue."""
 
+import re
 from dataclasses import replace
 
 from edgeplan.catalogue.load import Catalogue, Hardware, Published
@@ -75,10 +76,14 @@ STANDARD_HARNESSES = ("github.com/mlcommons/",)
 
 def harness(row: Published) -> str:
     """The published row's harness, named by its source: the first URL's host and path (a
-    GitHub repository for github.com), e.g. `github.com/aallan/benchmarking-ml-on-the-edge`."""
+    GitHub repository for github.com), e.g. `github.com/aallan/benchmarking-ml-on-the-edge`;
+    with `harness=NAME` in the row's config where one source times through several (trtutils'
+    table: its own runner and the Ultralytics wrapper), `...trtutils:ultralytics`."""
     url = (row.source.split() or [""])[0].split("://", 1)[-1].removeprefix("www.")
     parts = [p for p in url.split("/") if p and "@" not in p]
-    return "/".join(parts[:3] if parts[:1] == ["github.com"] else parts)
+    name = "/".join(parts[:3] if parts[:1] == ["github.com"] else parts)
+    named = re.search(r"harness=([\w.-]+)", row.config)
+    return f"{name}:{named.group(1)}" if named else name
 
 
 def metric_key(row: Published) -> str:
