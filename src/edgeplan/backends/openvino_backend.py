@@ -1,5 +1,6 @@
 """OpenVINO CPU: inference-precision hint (f32 / bf16 / auto) and performance hint exposed."""
 
+import re
 import threading
 from typing import Any
 
@@ -11,6 +12,15 @@ from edgeplan.errors import BackendUnavailable, ModelError
 from edgeplan.models.files import ModelFile
 
 _PRECISION = {"f32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
+def ov_reason(exc: BaseException) -> str:
+    """OpenVINO's error without its C++ trail: it prefixes the message with one `Exception from
+    src/...cpp:N:` line per frame and `Check '...' failed at ...:` lines; some raise with no
+    message at all, which then says so instead of ending the sentence with a colon."""
+    trail = re.compile(r"(Exception from |Check '.*' failed at )")
+    kept = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not trail.match(ln)]
+    return " ".join(kept) or f"{type(exc).__name__} with no message"
 
 
 def port_name(port: Any) -> str:
@@ -100,7 +110,7 @@ class OpenVINOBackend:
         try:
             compiled = core.compile_model(core.read_model(str(model.path)), "CPU", config)
         except Exception as exc:  # openvino raises RuntimeError for bad graphs and properties
-            raise ModelError(f"{model.path}: openvino cannot compile it: {exc}") from exc
+            raise ModelError(f"{model.path}: openvino cannot compile it: {ov_reason(exc)}") from exc
         applied = {
             "device": "CPU",
             "performance_hint": options.performance_hint.upper(),
