@@ -31,6 +31,48 @@ def _point_label(p: CandidatePoint, many_models: bool) -> str:
     return where
 
 
+LABEL_NEAR = 0.06  # share of each axis's span within which labelled points share one label
+
+
+def _cluster_labels(
+    points: list[CandidatePoint], many_models: bool
+) -> list[tuple[float, float, str, str]]:
+    """(x, y, text, position) per group of labelled points (frontier or chosen) that would sit
+    on top of each other: several devices at one accuracy and near one latency get one label,
+    the chosen point's (else the fastest's) with "+N more"; hovering a marker names each. Groups
+    alternate above and below the line of labels, and the rightmost run leftwards, so labels
+    neither pile up nor leave the plot."""
+    shown = [
+        p for p in points
+        if (p.frontier or p.chosen) and p.accuracy is not None and p.latency_ms_p99 > 0
+    ]  # fmt: skip
+    if not shown:
+        return []
+    u = np.log10([p.latency_ms_p99 for p in shown])
+    v = np.array([p.accuracy or 0.0 for p in shown])
+    u = (u - u.min()) / max(float(np.ptp(u)), 1.0)  # at least a decade wide
+    v = (v - v.min()) / max(float(np.ptp(v)), 0.01)  # at least a point of accuracy tall
+    order = sorted(range(len(shown)), key=lambda i: (not shown[i].chosen, u[i]))
+    groups: list[list[int]] = []
+    for i in order:
+        near = [g for g in groups if max(abs(u[g[0]] - u[i]), abs(v[g[0]] - v[i])) < LABEL_NEAR]
+        if near:
+            near[0].append(i)
+        else:
+            groups.append([i])
+    out = []
+    for k, g in enumerate(sorted(groups, key=lambda g: u[g[0]])):
+        lead = shown[g[0]]
+        text = _point_label(lead, many_models)
+        others = {_point_label(shown[j], many_models) for j in g[1:]} - {text}
+        if others:
+            text += f" +{len(others)} more"
+        side = "left" if u[g[0]] > 0.75 else "right"
+        position = f"{'top' if k % 2 == 0 else 'bottom'} {side}"
+        out.append((lead.latency_ms_p99, lead.accuracy or 0.0, text, position))
+    return out
+
+
 def pareto(cs: CandidateSet) -> go.Figure:
     """Latency p99 vs accuracy; size = cost, colour = pattern; dominated/infeasible faded.
     Frontier points are labelled with their device (and model when there are several); the
@@ -54,7 +96,7 @@ def pareto(cs: CandidateSet) -> go.Figure:
                 go.Scatter(
                     x=[p.latency_ms_p99 for p in pts],
                     y=[p.accuracy for p in pts],
-                    mode="markers+text",
+                    mode="markers",
                     name=f"{pattern}" + ("" if state == "frontier" else " (dominated / dropped)"),
                     legendgroup=pattern,
                     showlegend=True,
@@ -65,12 +107,6 @@ def pareto(cs: CandidateSet) -> go.Figure:
                         "symbol": ["star" if p.chosen else "circle" for p in pts],
                         "line": {"width": [2 if p.chosen else 0 for p in pts], "color": "black"},
                     },
-                    text=[_point_label(p, many) if (p.frontier or p.chosen) else "" for p in pts],
-                    # alternate above/below so labels of neighbouring points do not overlap
-                    textposition=[
-                        "top right" if i % 2 == 0 else "bottom right" for i in range(len(pts))
-                    ],
-                    textfont={"size": 10},
                     customdata=[
                         f"{Path(p.model or '').name} on {p.hardware or p.cloud}<br>"
                         f"${p.usd_per_month:.2f}/month, {p.power_w:.1f} W<br>"
@@ -82,6 +118,21 @@ def pareto(cs: CandidateSet) -> go.Figure:
                     "<extra></extra>",
                 )
             )
+    labels = _cluster_labels(cs.points, many)
+    if labels:  # one text layer over every trace, so neighbouring traces' labels cannot collide
+        x, y, text, position = (list(c) for c in zip(*labels, strict=True))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                text=text,
+                textposition=position,
+                mode="text",
+                textfont={"size": 10},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
     agreement = bool(cs.points) and all(
         p.accuracy_source.startswith("agreement") for p in cs.points if p.accuracy is not None
     )
