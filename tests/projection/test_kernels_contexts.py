@@ -279,11 +279,14 @@ def test_project_cli_reports_the_kernel_mix(fastestdet: Path, tmp_path: Path) ->
     from tests.projection.test_projection import _cli
 
     out = tmp_path / "p.json"
-    r = _cli("project", str(fastestdet), "--device", "hailo-8", "--json", str(out),
+    # two devices as a comma list, as --backends takes them
+    r = _cli("project", str(fastestdet), "--device", "hailo-8,hailo-8l", "--json", str(out),
              store=tmp_path / "s.sqlite")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "kernel tags: depthwise" in r.stdout and "pointwise" in r.stdout
-    facts = json.loads(out.read_text())[0]["model"]
+    rows = json.loads(out.read_text())
+    assert [x["projection"]["device"] for x in rows] == ["hailo-8", "hailo-8l"]
+    facts = rows[0]["model"]
     assert facts["kernel_tags"] == ["depthwise"]
     total = sum(v["macs"] for v in facts["kernel_mix"].values())
     assert total / 1e9 == pytest.approx(facts["gmacs"], rel=1e-3)

@@ -31,7 +31,9 @@ def project(
     model: str | None = typer.Argument(
         None, help="Model file (ONNX/TFLite/IR) or catalogue model id."
     ),
-    device: list[str] = typer.Option([], help="Catalogue device id; repeat for several."),
+    device: list[str] = typer.Option(
+        [], help="Catalogue device id; repeat for several, or separate them with commas."
+    ),
     precision: str = typer.Option("int8", help="int8 | fp16 | fp32"),
     published: Path | None = typer.Option(
         None, help="Batch: CSV with published_latency.csv columns."
@@ -68,6 +70,7 @@ def project(
             f"projected {done} of {n} rows (the rest marked not deployable with a reason) -> {out}"
         )
         return
+    device = [d.strip() for entry in device for d in entry.split(",") if d.strip()]
     if model is None or not device:
         raise ConfigError("give MODEL_OR_ID and --device (or --published / --validate)")
     if precision not in PRECISIONS:
