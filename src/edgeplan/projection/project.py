@@ -122,6 +122,10 @@ def _params(cal: Calibration, cat: Catalogue, device: str, metric: str) -> tuple
             own = sum(s.row.metric == FIELD_METRIC for s in cal.samples.get(key, []))
             rows = f"{plural(p.rows - own, 'published row')} of {key[0]} ({key[1]})"
             rows += f" and {own} measured on it (records imported from the device)" if own else ""
+            other = (device, "throughput" if key[1] == "latency" else "latency")
+            if other in cal.params:  # say why the other family's rows do not count here
+                n = plural(cal.params[other].rows, f"{other[1]} row")
+                rows += f" (its {n} are fitted apart: a throughput is not a latency)"
             return p, f"{rows}, leave-one-model-out band"
     return prior_params(segment_hardware(device, cat)), "no published rows: spec-sheet roofline"
 
