@@ -328,10 +328,21 @@ def test_a_projection_unsure_of_its_context_split_gets_its_own_band() -> None:
     assert cls and any(h.stratum == cls for h in CAL.held)
     pr = project(unsure, "hailo-8l", "int8", CAL, CAT)
     assert cls in pr.calibration and pr.band_pct == pytest.approx(
-        round(CAL.band("hailo-8l", cls=cls)[0], 1)
+        round(CAL.band("hailo-8l", cls=cls, novelty=_novelty(unsure, "hailo-8l"))[0], 1)
     )
     sure = CostProfile("sure", 0.05, 1.0, 224 * 224, layers=20)
     assert stratum(ctx, sure) == ""
-    assert project(sure, "hailo-8l", "int8", CAL, CAT).band_pct == pytest.approx(
-        round(CAL.params[("hailo-8l", "throughput")].band_pct, 1)
+    sure_pr = project(sure, "hailo-8l", "int8", CAL, CAT)
+    assert cls not in sure_pr.calibration
+    assert sure_pr.band_pct == pytest.approx(
+        round(CAL.band("hailo-8l", novelty=_novelty(sure, "hailo-8l"))[0], 1)
     )
+
+
+def _novelty(profile: CostProfile, device: str, metric: str = "latency_ms_model_only") -> float:
+    """A projection's distance to the models published on `device` (both metric families)."""
+    from edgeplan.projection.novelty import novelty
+
+    published = [s for fam in ("latency", "throughput") for s in CAL.samples[(device, fam)]]
+    assert CAL.novelty_scale is not None
+    return novelty(profile, "int8", metric, published, CAL.novelty_scale)

@@ -1,7 +1,8 @@
 """Error bands of projections: split-conformal quantiles of leave-one-model-out errors, pooled
-by device, then family, then all devices, and split into Mondrian classes where the device model
-knows it is unsure (a context split it cannot call). Also the container of a calibration's
-fitted parameters and held-out errors."""
+by device, then family, then all devices, split into Mondrian classes where the device model
+knows it is unsure (a context split it cannot call), and scaled by how far a model lies from the
+published ones (novelty.py). Also the container of a calibration's fitted parameters and
+held-out errors."""
 
 import math
 from collections import defaultdict
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edgeplan.projection.device import Context, DeviceParams
+from edgeplan.projection.novelty import difficulty_slope
 from edgeplan.projection.profile import CostProfile
 
 if TYPE_CHECKING:
@@ -70,14 +72,15 @@ def stratum(context: Context | None, profile: CostProfile | None, few: bool = Fa
 
 @dataclass(frozen=True)
 class Held:
-    """One leave-one-model-out prediction: log(projected / published), its APE and its Mondrian
-    class (`stratum`)."""
+    """One leave-one-model-out prediction: log(projected / published), its APE, its Mondrian
+    class (`stratum`) and its distance to the models it was fitted on (novelty.py)."""
 
     segment: str
     model: str
     log_ratio: float
     ape: float
     stratum: str = ""
+    novelty: float = 0.0
 
 
 @dataclass
@@ -90,34 +93,60 @@ class Calibration:
     held: list[Held] = field(default_factory=list)
     not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     estimated_gmacs: dict[str, float] = field(default_factory=dict)
+    # each novelty feature's unit of distance (novelty.feature_scale)
+    novelty_scale: np.ndarray | None = None
 
     def _pool(
         self, segment: str, exclude_model: str | None = None, cls: str = ""
-    ) -> tuple[list[float], str]:
-        """Held-out |log errors| of the same Mondrian class for a device's band: its own when it
+    ) -> tuple[list[Held], str]:
+        """Held-out predictions of the same Mondrian class for a device's band: its own when it
         has MIN_POOL, else its family's, else every device's; without the model being judged
         (jackknife)."""
         same = [h for h in self.held if h.stratum == cls and h.model != exclude_model]
-        own = [abs(h.log_ratio) for h in same if h.segment == segment]
+        own = [h for h in same if h.segment == segment]
         if len(own) >= MIN_POOL:
             return own, "this device's"
         fam = device_family(segment)
-        pool = [abs(h.log_ratio) for h in same if device_family(h.segment) == fam]
+        pool = [h for h in same if device_family(h.segment) == fam]
         if len(pool) >= MIN_POOL:
             return pool, f"its family's ({fam})"
-        return [abs(h.log_ratio) for h in same], "all devices'"
+        return same, "all devices'"
 
     def band(
-        self, segment: str, exclude_model: str | None = None, cls: str = ""
+        self,
+        segment: str,
+        exclude_model: str | None = None,
+        cls: str = "",
+        novelty: float | None = None,
     ) -> tuple[float, str]:
         """(half-width %, where it comes from): projected x/÷ (1 + band) holds the published
-        figure with BAND_LEVEL probability, by the held-out errors of its class (`stratum`)."""
+        figure with BAND_LEVEL probability, by the held-out errors of its class (`stratum`).
+        With the model's `novelty`, the band is normalised (novelty.py): the quantile of
+        held-out errors each divided by its difficulty, exp(slope * its novelty), times this
+        model's difficulty (at most the pool's farthest: beyond it the slope is not known), so
+        a model like the published ones gets a narrower band and an unlike one a wider."""
         pool, how = self._pool(segment, exclude_model, cls)
         if not pool:
             return 60.0, "no held-out errors: assumed"
-        q = conformal_quantile(pool, BAND_LEVEL)
         of = f" ({cls})" if cls else ""
-        return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
+        errors = [abs(h.log_ratio) for h in pool]
+        slope = 0.0 if novelty is None else difficulty_slope([h.novelty for h in pool], errors)
+        if novelty is None or slope <= 0:
+            q = conformal_quantile(errors, BAND_LEVEL)
+            return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
+        q = conformal_quantile(
+            [e / np.exp(slope * h.novelty) for e, h in zip(errors, pool, strict=True)], BAND_LEVEL
+        )
+        farthest = max(h.novelty for h in pool)
+        width = float(np.expm1(q * np.exp(slope * min(novelty, farthest)))) * 100
+        typical = float(np.median([h.novelty for h in pool]))
+        beyond = (
+            " (farther than any of them: the band is a lower bound)" if novelty > farthest else ""
+        )
+        return width, (
+            f"{how} held-out errors{of} ({len(pool)}), scaled by the model's distance to the "
+            f"published models: {novelty:.2f} against theirs {typical:.2f} typically{beyond}"
+        )
 
     def few_models(self, segment: str) -> bool:
         """Whether a device has fewer published models than a band needs (bands.FEW_MODELS)."""
@@ -133,7 +162,7 @@ class Calibration:
             return float("nan"), float("nan"), 0
         inside, widths = 0, []
         for h in rows:
-            band, _ = self.band(h.segment, exclude_model=h.model, cls=h.stratum)
+            band, _ = self.band(h.segment, h.model, h.stratum, h.novelty)
             widths.append(band)
             inside += abs(h.log_ratio) <= np.log1p(band / 100) + 1e-12
         return inside / len(rows) * 100, float(np.median(widths)), len(rows)

@@ -25,6 +25,7 @@ from edgeplan.projection.device import (
     to_metric,
 )
 from edgeplan.projection.kernels import TAGGED
+from edgeplan.projection.novelty import feature_scale, features, novelty
 from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import family, metric_key, segment_hardware, segment_key, weight_cache
@@ -357,6 +358,9 @@ def calibrate(
     pooled = _Pooled(cat, cal.samples)
     for key, ss in cal.samples.items():
         cal.params[key] = pooled.fit(key, ss)
+    cal.novelty_scale = feature_scale(
+        [features(s.profile, s.row.precision) for ss in cal.samples.values() for s in ss]
+    )
     if validate:
         for key, ss in cal.samples.items():
             hw = segment_hardware(key[0], cat)
@@ -382,7 +386,9 @@ def calibrate(
                     if s.row.metric == "throughput_fps":
                         r = -r
                     cls = stratum(p.context, s.profile, few)
-                    cal.held.append(Held(key[0], m, float(r), ape(pred, value), cls))
+                    scale = cal.novelty_scale
+                    far = novelty(s.profile, s.row.precision, s.row.metric, train, scale)
+                    cal.held.append(Held(key[0], m, float(r), ape(pred, value), cls, far))
         for key, p in cal.params.items():
             cls = stratum(None, None, cal.few_models(key[0]))
             p.band_pct, p.band_source = cal.band(key[0], cls=cls)

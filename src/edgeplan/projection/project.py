@@ -16,6 +16,7 @@ from edgeplan.projection.device import (
     prior_c,
 )
 from edgeplan.projection.field import FIELD_METRIC
+from edgeplan.projection.novelty import novelty
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import segment_hardware
 from edgeplan.words import plural
@@ -116,17 +117,18 @@ def prior_params(hw: Hardware) -> DeviceParams:
 
 def _params(cal: Calibration, cat: Catalogue, device: str, metric: str) -> tuple[DeviceParams, str]:
     fam = "throughput" if base_metric(metric) == "throughput_fps" else "latency"
-    for key in ((device, fam), (device, "latency"), (device, "throughput")):
-        if key in cal.params:
-            p = cal.params[key]
-            own = sum(s.row.metric == FIELD_METRIC for s in cal.samples.get(key, []))
-            rows = f"{plural(p.rows - own, 'published row')} of {key[0]} ({key[1]})"
-            rows += f" and {own} measured on it (records imported from the device)" if own else ""
-            other = (device, "throughput" if key[1] == "latency" else "latency")
-            if other in cal.params:  # say why the other family's rows do not count here
-                n = plural(cal.params[other].rows, f"{other[1]} row")
-                rows += f" (its {n} are fitted apart: a throughput is not a latency)"
-            return p, f"{rows}, leave-one-model-out band"
+    keys = ((device, fam), (device, "latency"), (device, "throughput"))
+    key = next((k for k in keys if k in cal.params), None)
+    if key is not None:
+        p = cal.params[key]
+        own = sum(s.row.metric == FIELD_METRIC for s in cal.samples.get(key, []))
+        rows = f"{plural(p.rows - own, 'published row')} of {key[0]} ({key[1]})"
+        rows += f" and {own} measured on it (records imported from the device)" if own else ""
+        other = (device, "throughput" if key[1] == "latency" else "latency")
+        if other in cal.params:  # say why the other family's rows do not count here
+            n = plural(cal.params[other].rows, f"{other[1]} row")
+            rows += f" (its {n} are fitted apart: a throughput is not a latency)"
+        return p, f"{rows}, leave-one-model-out band"
     return prior_params(segment_hardware(device, cat)), "no published rows: spec-sheet roofline"
 
 
@@ -229,7 +231,13 @@ def project(
             )
     band, band_source = p.band_pct, p.band_source
     cls = stratum(ctx, profile, cal.few_models(device))
-    if cls and cal.held:  # its own Mondrian class: a band from projections as unsure as it
+    published = [s for fam in ("latency", "throughput") for s in cal.samples.get((device, fam), [])]
+    if cal.held and cal.novelty_scale is not None and published:
+        # its own Mondrian class (projections as unsure as it), scaled by how far it lies
+        # from the models published on the device (whose held-out errors make its band)
+        far = novelty(profile, precision, metric, published, cal.novelty_scale)
+        band, band_source = cal.band(device, cls=cls, novelty=far)
+    elif cls and cal.held:
         band, band_source = cal.band(device, cls=cls)
     tput = 1000.0 / ms if ms > 0 else None
     power = hw.power_max_w

@@ -1,0 +1,106 @@
+"""How far a model lies from the models a device's fit was made on: the scale of a normalised
+(locally adaptive) conformal band.
+
+A projection for a model much like the published ones (a ResNet-50 next to ResNet-18 and
+-101) errs less than one for a model unlike any of them (a 640-pixel detector with attention
+on a chip published for classifiers). A band of one width for both is too wide for the first
+and too narrow for the second. Normalised split-conformal intervals (Papadopoulos et al.,
+"Reliable prediction intervals with regression neural networks", 2011; Lei et al. 2018)
+divide each held-out error by a difficulty known before the figure is, take the quantile of
+those ratios, and scale it back by the new model's difficulty: coverage holds as before, the
+widths follow the difficulty. The novelty here is the mean distance to the nearest published
+models in the features the device model uses, in units of each feature's spread over the
+catalogue; the difficulty is exp(slope * novelty), its slope fitted on the band's own pool of
+held-out errors (on the Hailo-8 they grow about sevenfold from the nearest quarter of models to
+the farthest; on some devices not at all, and the band is then one width for all)."""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from edgeplan.projection.profile import CostProfile
+
+if TYPE_CHECKING:
+    from edgeplan.projection.samples import Sample
+
+NEIGHBOURS = 3  # published models a distance is taken to (their mean)
+FEATURES = (
+    "ln GMACs", "ln params", "ln weighted layers", "ln activation MB", "ln input pixels",
+    "depthwise", "attention", "matrix-product share",
+)  # fmt: skip
+
+
+def features(profile: CostProfile, precision: str) -> np.ndarray:
+    """The model's place in the device model's feature space (NaN where it is not known)."""
+    act = profile.act_mb(precision)
+    return np.array(
+        [
+            np.log(max(profile.gmacs, 1e-6)),
+            np.log(max(profile.params_m, 1e-6)),
+            np.log(profile.layers) if profile.layers else np.nan,
+            np.log(act) if act > 0 else np.nan,
+            np.log(max(profile.input_pixels, 1)),
+            float("depthwise" in profile.kernels),
+            float("attention" in profile.kernels),
+            profile.gemm_share(),
+        ]
+    )
+
+
+def feature_scale(points: Sequence[np.ndarray]) -> np.ndarray:
+    """Each feature's spread over the catalogue's published rows (its unit of distance); 1
+    where a feature does not vary or is never known."""
+    arr = np.array(points, float).reshape(-1, len(FEATURES))
+    sd = [float(np.std(col[np.isfinite(col)])) if np.isfinite(col).any() else 1.0 for col in arr.T]
+    return np.array([s if s > 1e-9 else 1.0 for s in sd])
+
+
+def distance(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> float:
+    """Mean distance from `point` to its NEIGHBOURS nearest `others`, each in units of `scale`,
+    over the features both know (rescaled to all features, so a missing one is not a free
+    zero); 0 when there are no others."""
+    if not len(others):
+        return 0.0
+    diff = (np.array(others, float) - point) / scale
+    known = np.isfinite(diff)
+    sq = np.where(known, diff, 0.0) ** 2
+    d = np.sqrt(sq.sum(axis=1) * len(FEATURES) / np.maximum(known.sum(axis=1), 1))
+    return float(np.mean(np.sort(d)[:NEIGHBOURS]))
+
+
+def novelty(
+    profile: CostProfile,
+    precision: str,
+    metric: str,
+    published: Sequence["Sample"],
+    scale: np.ndarray,
+) -> float:
+    """`distance` from a model to the models published on a device: those at its precision
+    and metric where there are NEIGHBOURS of them, else those at its precision, else all;
+    each model once, never the model itself."""
+    others = [s for s in published if s.row.model_id != profile.name]
+    for keep in (
+        lambda s: s.row.precision == precision and s.row.metric == metric,
+        lambda s: s.row.precision == precision,
+    ):
+        chosen = [s for s in others if keep(s)]
+        if len({s.row.model_id for s in chosen}) >= NEIGHBOURS:
+            others = chosen
+            break
+    points = {s.row.model_id: features(s.profile, s.row.precision) for s in others}
+    return distance(features(profile, precision), list(points.values()), scale)
+
+
+ERROR_FLOOR = 0.01  # held-out |log errors| below this (1%) count as this: the rows' own noise
+
+
+def difficulty_slope(novelties: Sequence[float], log_errors: Sequence[float]) -> float:
+    """How fast held-out errors grow with novelty: the least-squares slope of ln |log error|
+    on novelty over a band's pool, so a difficulty exp(slope * novelty) follows them; 0 (one
+    band for all) where errors do not grow with it or the pool cannot say."""
+    x = np.asarray(novelties, float)
+    y = np.log(np.abs(np.asarray(log_errors, float)) + ERROR_FLOOR)
+    xc = x - x.mean() if len(x) else x
+    ss = float(xc @ xc)
+    return max(0.0, float(xc @ (y - y.mean())) / ss) if ss > 1e-12 else 0.0

@@ -1,0 +1,94 @@
+"""Normalised bands: a projection's band scales with how far its model lies from the models
+published on the device, and still covers its level."""
+
+import math
+
+import numpy as np
+
+from edgeplan.projection.bands import Calibration, Held
+from edgeplan.projection.novelty import (
+    FEATURES,
+    NEIGHBOURS,
+    difficulty_slope,
+    distance,
+    feature_scale,
+    features,
+)
+from edgeplan.projection.profile import CostProfile
+
+
+def test_distance_is_to_the_nearest_models_in_units_of_their_spread() -> None:
+    scale = np.ones(len(FEATURES))
+    others = [np.zeros(len(FEATURES)) + i for i in range(6)]
+    near, far = distance(others[0], others, scale), distance(others[0] - 10, others, scale)
+    assert near < far
+    # the mean over the NEIGHBOURS nearest: 0, 1 and 2 steps away in every feature
+    root = math.sqrt(len(FEATURES))
+    assert near == np.mean([i * root for i in range(NEIGHBOURS)])
+    assert distance(others[0], [], scale) == 0.0
+    # a feature twice as spread counts half as far
+    wide = scale.copy()
+    wide[0] = 2.0
+    assert distance(others[0] - 10, others, wide) < far
+
+
+def test_an_unknown_feature_is_left_out_not_counted_as_a_match() -> None:
+    scale = np.ones(len(FEATURES))
+    a, b = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    gap = b.copy()
+    gap[2] = np.nan  # layers not known
+    assert distance(gap, [a], scale) == distance(b, [a], scale)
+    prof = CostProfile("m", 1.0, 5.0, 224 * 224)  # no layers, no activation figure
+    assert np.isnan(features(prof, "int8")[[2, 3]]).all()
+    assert (feature_scale([features(prof, "int8")] * 3) == 1.0).all()
+
+
+def test_the_difficulty_slope_follows_errors_that_grow_with_novelty_and_only_those() -> None:
+    rng = np.random.default_rng(3)
+    nov = rng.uniform(0, 3, 400)
+    growing = np.exp(nov) * np.abs(rng.normal(0, 0.1, 400))
+    assert 0.7 < difficulty_slope(nov, growing) < 1.3
+    assert difficulty_slope(nov, np.abs(rng.normal(0, 0.1, 400))) < 0.2
+    assert difficulty_slope(nov, np.exp(-nov) * 0.1) == 0.0  # shrinking errors: one band
+    assert difficulty_slope([1.0, 1.0, 1.0], [0.1, 0.2, 0.3]) == 0.0  # cannot say
+
+
+def test_a_normalised_band_covers_its_level_and_is_narrower_for_a_familiar_model() -> None:
+    """Errors that grow with novelty: each held-out error judged by a band built without its
+    model covers about 80%, the plain band over- and under-covers at the two ends, and a
+    familiar model's band is narrower than the plain one."""
+    rng = np.random.default_rng(11)
+    nov = rng.uniform(0, 3, 300)
+    err = np.exp(0.8 * nov) * rng.normal(0, 0.1, 300)
+    cal = Calibration(
+        held=[
+            Held("dev", f"m{i}", float(e), 0.0, "", float(v))
+            for i, (e, v) in enumerate(zip(err, nov, strict=True))
+        ]
+    )
+    cov, _, n = cal.coverage()
+    assert n == 300 and 75 <= cov <= 85
+    plain = cal.band("dev")[0]
+    assert cal.band("dev", novelty=0.1)[0] < plain < cal.band("dev", novelty=2.9)[0]
+    far_cover = np.mean(
+        [abs(e) <= math.log1p(plain / 100) for e, v in zip(err, nov, strict=True) if v > 2.0]
+    )
+    assert far_cover < 0.75  # one band for all: the unfamiliar models escape it
+    text = cal.band("dev", novelty=5.0)[1]
+    assert "distance to the published models" in text and "lower bound" in text
+
+
+def test_on_the_hailo_8_a_model_unlike_its_zoo_gets_a_wider_band() -> None:
+    """The Hailo-8's held-out errors grow with novelty: a 224-pixel dense classifier like its
+    zoo's ResNets is projected with a narrower band than a 1280-pixel model with attention."""
+    from edgeplan.projection.project import project
+    from tests.projection.test_kernels_contexts import CAL, CAT
+
+    usual = CostProfile("usual", 4.1, 25.6, 224 * 224, layers=54, act_elements_m=12.0)
+    odd = CostProfile(
+        "odd", 60.0, 3.0, 1280 * 1280, kernels=frozenset({"attention"}), layers=300,
+        gemm_gmacs=30.0, act_elements_m=900.0,
+    )  # fmt: skip
+    a, b = (project(p, "hailo-8", "int8", CAL, CAT) for p in (usual, odd))
+    assert a.band_pct < b.band_pct, (a.calibration, b.calibration)
+    assert "distance to the published models" in a.calibration
