@@ -75,7 +75,7 @@ def test_a_normalised_band_covers_its_level_and_is_narrower_for_a_familiar_model
     )
     assert far_cover < 0.75  # one band for all: the unfamiliar models escape it
     text = cal.band("dev", novelty=5.0)[1]
-    assert "distance to the published models" in text and "lower bound" in text
+    assert "distance to the published models" in text and "farther than any held-out model" in text
 
 
 def test_on_the_hailo_8_a_model_unlike_its_zoo_gets_a_wider_band() -> None:

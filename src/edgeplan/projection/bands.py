@@ -46,6 +46,11 @@ def device_family(segment: str) -> str:
 SPLIT_UNSURE = (0.1, 0.9)  # split odds between these: the device's models leave it open
 
 
+# models a pool needs before its errors' growth with novelty is fitted: a model's rows err
+# together, so a slope over three models' eleven rows is three points' worth (ten per
+# predictor, the usual events-per-variable rule for a regression)
+SLOPE_MIN_MODELS = 10
+
 FEW_MODELS = "few models"  # the class of a device whose own models cannot make a band
 
 
@@ -123,14 +128,16 @@ class Calibration:
         figure with BAND_LEVEL probability, by the held-out errors of its class (`stratum`).
         With the model's `novelty`, the band is normalised (novelty.py): the quantile of
         held-out errors each divided by its difficulty, exp(slope * its novelty), times this
-        model's difficulty (at most the pool's farthest: beyond it the slope is not known), so
+        model's difficulty (at most the pool's farthest: beyond it nothing was held out), so
         a model like the published ones gets a narrower band and an unlike one a wider."""
         pool, how = self._pool(segment, exclude_model, cls)
         if not pool:
             return 60.0, "no held-out errors: assumed"
         of = f" ({cls})" if cls else ""
         errors = [abs(h.log_ratio) for h in pool]
-        slope = 0.0 if novelty is None else difficulty_slope([h.novelty for h in pool], errors)
+        slope = 0.0
+        if novelty is not None and len({h.model for h in pool}) >= SLOPE_MIN_MODELS:
+            slope = difficulty_slope([h.novelty for h in pool], errors)
         if novelty is None or slope <= 0:
             q = conformal_quantile(errors, BAND_LEVEL)
             return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
@@ -141,7 +148,9 @@ class Calibration:
         width = float(np.expm1(q * np.exp(slope * min(novelty, farthest)))) * 100
         typical = float(np.median([h.novelty for h in pool]))
         beyond = (
-            " (farther than any of them: the band is a lower bound)" if novelty > farthest else ""
+            " (farther than any held-out model: its difficulty is the farthest one's; measure it)"
+            if novelty > farthest
+            else ""
         )
         return width, (
             f"{how} held-out errors{of} ({len(pool)}), scaled by the model's distance to the "
