@@ -91,4 +91,5 @@ def test_on_the_hailo_8_a_model_unlike_its_zoo_gets_a_wider_band() -> None:
     )  # fmt: skip
     a, b = (project(p, "hailo-8", "int8", CAL, CAT) for p in (usual, odd))
     assert a.band_pct < b.band_pct, (a.calibration, b.calibration)
+    assert a.novelty is not None and b.novelty is not None and a.novelty < b.novelty
     assert "distance to the published models" in a.calibration

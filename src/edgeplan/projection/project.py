@@ -102,6 +102,9 @@ class Projection:
     cpu_fallback_gmacs: float = 0.0
     notes: list[str] = field(default_factory=list)
     source: str = "projected"
+    # distance to the device's published models (novelty.py), which widens the band where the
+    # device's held-out errors grow with it; None without held-out errors
+    novelty: float | None = None
 
 
 def prior_params(hw: Hardware) -> DeviceParams:
@@ -232,6 +235,7 @@ def project(
     band, band_source = p.band_pct, p.band_source
     cls = stratum(ctx, profile, cal.few_models(device))
     published = [s for fam in ("latency", "throughput") for s in cal.samples.get((device, fam), [])]
+    far = None
     if cal.held and cal.novelty_scale is not None and published:
         # its own Mondrian class (projections as unsure as it), scaled by how far it lies
         # from the models published on the device (whose held-out errors make its band)
@@ -259,6 +263,7 @@ def project(
         calibration=how + f"; 80% band from {band_source}; profile from {profile.source}",
         cpu_fallback_gmacs=fallback,
         notes=notes,
+        novelty=round(far, 3) if far is not None else None,
     )
 
 
