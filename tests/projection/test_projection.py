@@ -340,6 +340,8 @@ def test_validate_cli(tmp_path: Path) -> None:
     dev = data["per_device"]["nvidia-t4"]
     assert {"mdape_pct", "n", "coverage_80_pct", "median_band_pct"} <= set(dev)
     assert 0 <= data["coverage_80_pct"] <= 100 and dev["n"] >= 5
+    assert data["n_farthest_tenth"] > 0 and 0 <= data["coverage_80_farthest_tenth_pct"] <= 100
+    assert "farthest from their device's others" in r.stdout
 
 
 def test_bands_cover_their_held_out_figures() -> None:

@@ -252,6 +252,12 @@ def _validate(cal, json_out: Path | None) -> None:
         f"figures, median half-width ±{v['median_band_pct']:g}%",
         highlight=False,
     )
+    if v["n_farthest_tenth"]:
+        console.print(
+            f"for the models farthest from their device's others (a tenth of each device's, "
+            f"{v['n_farthest_tenth']} figures) it covers {v['coverage_80_farthest_tenth_pct']:g}%",
+            highlight=False,
+        )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(v, indent=2))

@@ -51,6 +51,8 @@ SPLIT_UNSURE = (0.1, 0.9)  # split odds between these: the device's models leave
 # predictor, the usual events-per-variable rule for a regression)
 SLOPE_MIN_MODELS = 10
 
+FAR_SHARE = 0.1  # the farthest tenth of a device's held-out models, for conditional coverage
+
 FEW_MODELS = "few models"  # the class of a device whose own models cannot make a band
 
 
@@ -162,6 +164,24 @@ class Calibration:
         models = {s.row.model_id for (seg, _), ss in self.samples.items() if seg == segment
                   for s in ss}  # fmt: skip
         return len(models) < MIN_POOL
+
+    def coverage_far(self) -> tuple[float, int]:
+        """(% inside their band, n) of the held-out figures whose models are in the farthest
+        FAR_SHARE of their device's by novelty: whether the bands hold for unusual models,
+        where one band for all devices' models does not (conditional coverage)."""
+        far: list[Held] = []
+        for seg in {h.segment for h in self.held}:
+            rows = [h for h in self.held if h.segment == seg]
+            cut = float(np.quantile([h.novelty for h in rows], 1 - FAR_SHARE))
+            far += [h for h in rows if h.novelty > cut]
+        if not far:
+            return float("nan"), 0
+        inside = [
+            abs(h.log_ratio)
+            <= np.log1p(self.band(h.segment, h.model, h.stratum, h.novelty)[0] / 100) + 1e-12
+            for h in far
+        ]
+        return float(np.mean(inside)) * 100, len(far)
 
     def coverage(self, segment: str | None = None) -> tuple[float, float, int]:
         """(% of held-out predictions inside their band, median band %, n), each band built

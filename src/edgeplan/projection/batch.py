@@ -132,14 +132,20 @@ def overall_mdape(cal: Calibration) -> float:
 
 def validation_json(cal: Calibration) -> dict[str, Any]:
     """`project --validate --json`: {mdape_pct, n, coverage_80_pct, median_band_pct,
+    coverage_80_farthest_tenth_pct, n_farthest_tenth,
     per_device: {DEVICE: {mdape_pct, n, coverage_80_pct, median_band_pct, ...}}}."""
     rows = validation_rows(cal)
     cov, width, n = cal.coverage()
+    far, n_far = cal.coverage_far()
     return {
         "mdape_pct": round(overall_mdape(cal), 1),
         "n": n,
         "coverage_80_pct": round(cov, 1),
         "median_band_pct": round(width, 1),
+        # the same coverage over the figures whose models are the farthest tenth of their
+        # device's (bands.Calibration.coverage_far)
+        "coverage_80_farthest_tenth_pct": round(far, 1) if n_far else None,
+        "n_farthest_tenth": n_far,
         "goal_mdape_pct": GOAL_MDAPE_PCT,
         "per_device": {
             r["device"]: {
