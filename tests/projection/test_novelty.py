@@ -74,6 +74,8 @@ def test_a_normalised_band_covers_its_level_and_is_narrower_for_a_familiar_model
         [abs(e) <= math.log1p(plain / 100) for e, v in zip(err, nov, strict=True) if v > 2.0]
     )
     assert far_cover < 0.75  # one band for all: the unfamiliar models escape it
+    widest = math.expm1(max(abs(err))) * 100  # no band wider than the largest error made
+    assert cal.band("dev", novelty=5.0)[0] <= widest + 1e-9
     text = cal.band("dev", novelty=5.0)[1]
     assert "distance to the published models" in text and "farther than any held-out model" in text
 

@@ -131,7 +131,8 @@ class Calibration:
         With the model's `novelty`, the band is normalised (novelty.py): the quantile of
         held-out errors each divided by its difficulty, exp(slope * its novelty), times this
         model's difficulty (at most the pool's farthest: beyond it nothing was held out), so
-        a model like the published ones gets a narrower band and an unlike one a wider."""
+        a model like the published ones gets a narrower band and an unlike one a wider; never
+        wider than the pool's largest error."""
         pool, how = self._pool(segment, exclude_model, cls)
         if not pool:
             return 60.0, "no held-out errors: assumed"
@@ -147,7 +148,10 @@ class Calibration:
             [e / np.exp(slope * h.novelty) for e, h in zip(errors, pool, strict=True)], BAND_LEVEL
         )
         farthest = max(h.novelty for h in pool)
-        width = float(np.expm1(q * np.exp(slope * min(novelty, farthest)))) * 100
+        # never wider than the largest error the pool made: the exponential is fitted on the
+        # bulk and overshoots at its far end, where nothing supports a wider band
+        log_width = min(q * np.exp(slope * min(novelty, farthest)), max(errors))
+        width = float(np.expm1(log_width)) * 100
         typical = float(np.median([h.novelty for h in pool]))
         beyond = (
             " (farther than any held-out model: its difficulty is the farthest one's; measure it)"
