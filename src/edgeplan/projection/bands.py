@@ -180,12 +180,13 @@ class Calibration:
             far += [h for h in rows if h.novelty > cut]
         if not far:
             return float("nan"), 0
-        inside = [
-            abs(h.log_ratio)
-            <= np.log1p(self.band(h.segment, h.model, h.stratum, h.novelty)[0] / 100) + 1e-12
-            for h in far
-        ]
-        return float(np.mean(inside)) * 100, len(far)
+        return float(np.mean([self._judge(h)[1] for h in far])) * 100, len(far)
+
+    def _judge(self, h: Held) -> tuple[float, bool]:
+        """(its band %, whether it holds the published figure) for a held-out prediction, the
+        band built without its model (jackknife)."""
+        band, _ = self.band(h.segment, h.model, h.stratum, h.novelty)
+        return band, bool(abs(h.log_ratio) <= np.log1p(band / 100) + 1e-12)
 
     def coverage(self, segment: str | None = None) -> tuple[float, float, int]:
         """(% of held-out predictions inside their band, median band %, n), each band built
@@ -193,9 +194,6 @@ class Calibration:
         rows = [h for h in self.held if segment is None or h.segment == segment]
         if not rows:
             return float("nan"), float("nan"), 0
-        inside, widths = 0, []
-        for h in rows:
-            band, _ = self.band(h.segment, h.model, h.stratum, h.novelty)
-            widths.append(band)
-            inside += abs(h.log_ratio) <= np.log1p(band / 100) + 1e-12
-        return inside / len(rows) * 100, float(np.median(widths)), len(rows)
+        judged = [self._judge(h) for h in rows]
+        inside = sum(ok for _, ok in judged)
+        return inside / len(rows) * 100, float(np.median([b for b, _ in judged])), len(rows)

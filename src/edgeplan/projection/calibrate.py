@@ -358,7 +358,7 @@ def calibrate(
     pooled = _Pooled(cat, cal.samples)
     for key, ss in cal.samples.items():
         cal.params[key] = pooled.fit(key, ss)
-    cal.novelty_scale = feature_scale(
+    cal.novelty_scale = scale = feature_scale(
         [features(s.profile, s.row.precision) for ss in cal.samples.values() for s in ss]
     )
     if validate:
@@ -386,7 +386,6 @@ def calibrate(
                     if s.row.metric == "throughput_fps":
                         r = -r
                     cls = stratum(p.context, s.profile, few)
-                    scale = cal.novelty_scale
                     far = novelty(s.profile, s.row.precision, s.row.metric, train, scale)
                     cal.held.append(Held(key[0], m, float(r), ape(pred, value), cls, far))
         for key, p in cal.params.items():
