@@ -18,11 +18,13 @@ torchvision, timm, ultralytics, effdet installed):
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
 It prints a table and, with --json, writes {model_id: {layers, gmacs, params_m, gemm_gmacs,
-act_elements_m, how}}: the figures committed to the catalogue's models.csv `layers`,
-`gemm_gmacs` and `act_elements_m` columns (and the MACs and parameters of models that publish
-none, such as MLPerf's RetinaNet). `gemm_gmacs`: MACs in matrix products (fully-connected
-layers and attention's activation products); `act_elements_m`: activation elements (millions)
-the weighted layers read and write, the traffic a kernel moves besides its weights."""
+attention_gmacs, act_elements_m, how}}: the figures committed to the catalogue's models.csv
+`layers`, `gemm_gmacs`, `attention_gmacs` and `act_elements_m` columns (and the MACs and
+parameters of models that publish none, such as MLPerf's RetinaNet). `gemm_gmacs`: MACs in
+matrix products (fully-connected layers and attention's activation products);
+`attention_gmacs`: of those, attention's activation-by-activation products (no weights: an NPU
+cannot keep either operand in place); `act_elements_m`: activation elements (millions) the
+weighted layers read and write, the traffic a kernel moves besides its weights."""
 
 import argparse
 import json
@@ -413,6 +415,24 @@ def _training_only(model: Any) -> set[str]:
     return {p for p in heads for p in (f"{p}.cv2", f"{p}.cv3")}
 
 
+def _unfused_attention(
+    q: Any,
+    k: Any,
+    v: Any,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    **_: Any,
+) -> Any:
+    """torch's fused attention as its two matrix products: the FLOP counter does not count the
+    CPU's fused kernel (timm's and transformers' default), so its products went uncounted."""
+    a = (q @ k.transpose(-2, -1)) * (scale if scale is not None else q.shape[-1] ** -0.5)
+    if attn_mask is not None:
+        a = a.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == bool else a + attn_mask
+    return a.softmax(-1) @ v
+
+
 @dataclass
 class Counts:
     """What one forward pass runs: weighted layers, MACs, the MACs of matrix products
@@ -422,6 +442,7 @@ class Counts:
     layers: int = 0
     macs: int = 0
     gemm_macs: int = 0
+    attention_macs: int = 0  # of gemm_macs, attention's activation-by-activation products
     act_elements: int = 0
     head_inputs: list[Any] = field(default_factory=list)  # inputs of `capture` (YOLOv5's head)
 
@@ -482,13 +503,19 @@ def executed(
         ]
     )
     h, w = (side, side) if isinstance(side, int) else side
-    with torch.no_grad(), FlopCounterMode(display=False) as flops:
-        model(torch.zeros(1, 3, h, w))
+    fused = torch.nn.functional.scaled_dot_product_attention
+    torch.nn.functional.scaled_dot_product_attention = _unfused_attention
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as flops:
+            model(torch.zeros(1, 3, h, w))
+    finally:
+        torch.nn.functional.scaled_dot_product_attention = fused
     for handle in handles:
         handle.remove()
     # attention's activation products: what the FLOP counter finds beyond the layers
     attention = max(0, flops.get_total_flops() // 2 - every[0])
     c.gemm_macs += attention
+    c.attention_macs = attention
     c.macs += attention
     return c
 
@@ -509,6 +536,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "gmacs": round(c.macs / 1e9, 3),
             "params_m": round(params / 1e6, 3),
             "gemm_gmacs": round(c.gemm_macs / 1e9, 3),
+            "attention_gmacs": round(c.attention_macs / 1e9, 3),
             "act_elements_m": round(c.act_elements / 1e6, 2),
             "how": f"{note} @{side if isinstance(side, int) else '{}x{}'.format(*side[::-1])}",
         }
@@ -524,6 +552,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
         out[mid] = {
             "layers": body.layers + YOLOV5_HEAD,
             "gemm_gmacs": 0.0,
+            "attention_gmacs": 0.0,
             "act_elements_m": round((body.act_elements + head_in + head_out) / 1e6, 2),
             "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body.layers}) + "
             f"{YOLOV5_HEAD} output convolutions",
@@ -535,20 +564,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--json",
-        help="write {model_id: {layers, gmacs, params_m, gemm_gmacs, act_elements_m, how}} here",
+        help="write {model_id: {layers, gmacs, params_m, gemm_gmacs, attention_gmacs, "
+        "act_elements_m, how}} here",
     )
     ap.add_argument("--only", nargs="*", help="count only these model ids (whole builds)")
     args = ap.parse_args()
     counts = count_all(set(args.only) if args.only else None)
     print(
         f"{'model':36s} {'layers':>6s} {'GMACs':>8s} {'params M':>8s} {'gemm GMACs':>10s} "
-        f"{'act M':>7s}  how"
+        f"{'attn GMACs':>10s} {'act M':>7s}  how"
     )
     for mid, row in sorted(counts.items()):
         g, pm = row.get("gmacs", ""), row.get("params_m", "")
         print(
             f"{mid:36s} {row['layers']:>6d} {g!s:>8s} {pm!s:>8s} {row['gemm_gmacs']!s:>10s} "
-            f"{row['act_elements_m']!s:>7s}  {row['how']}"
+            f"{row['attention_gmacs']!s:>10s} {row['act_elements_m']!s:>7s}  {row['how']}"
         )
     if args.json:
         with open(args.json, "w") as f:

@@ -74,6 +74,8 @@ def test_static_analysis_counts_matrix_products_and_activations(tmp_path: Path) 
     a = analyse(open_model(_attention_block(tmp_path / "attn.onnx")))
     p = from_analysis("attn", a)
     assert p.gemm_gmacs * 1e9 == pytest.approx(64 * 8 * 8 + 64 * 64 * 8)
+    assert p.attention_gmacs * 1e9 == pytest.approx(64 * 64 * 8)  # of them, q x q^T
+    assert p.attention_share() == pytest.approx(p.attention_gmacs / p.gmacs)
     x, tokens, scores = 8 * 8 * 8, 64 * 8, 64 * 64
     # dw: x -> x; pw: x -> x; projection: tokens -> q; attention: q, q^T -> scores
     expected = (x + x) + (x + x) + (tokens + tokens) + (tokens + tokens + scores)
@@ -108,6 +110,28 @@ def test_catalogue_counts_matrix_products_and_activations(tmp_path: Path) -> Non
     mine = tmp_path / "mine.csv"
     mine.write_text("id,task,gmacs,act_elements_m\nmy-net,detection,4,-3\n")
     with pytest.raises(ConfigError, match=r"my-net.*act_elements_m"):
+        load_catalogue(mine)
+
+
+def test_catalogue_counts_attention_products_within_matrix_products(tmp_path: Path) -> None:
+    """A ViT's attention products (2 x tokens^2 x width per block: 197 tokens, width 192, 12
+    blocks for ViT-Ti) are counted, and are part of its matrix products; a CNN has none; a
+    count above the matrix products that include it names the model and both columns."""
+    vit = CAT.models["vit_tiny_224"]
+    assert vit.attention_gmacs == pytest.approx(2 * 197**2 * 192 * 12 / 1e9, rel=0.01)
+    assert vit.gemm_gmacs is not None and vit.attention_gmacs < vit.gemm_gmacs
+    assert CAT.models["resnet50_224"].attention_gmacs in (0.0, None)
+    tagged = [m for m in CAT.models.values() if "attention" in m.kernels]
+    assert tagged and all(m.attention_gmacs is not None for m in tagged)
+    # ViT-Ti's published 1.1 GMACs is below the 1.225 counted in its matrix products: it left
+    # attention's products out, and the profile adds them; DeiT-Ti's 1.285 counts them already
+    vit_p, deit = from_facts(vit), from_facts(CAT.models["deit_tiny_224"])
+    assert vit_p is not None and vit_p.gmacs == pytest.approx(1.1 + vit.attention_gmacs)
+    assert deit is not None and deit.gmacs == CAT.models["deit_tiny_224"].gmacs
+    assert 0.95 < vit_p.gemm_share() < 1.0
+    mine = tmp_path / "mine.csv"
+    mine.write_text("id,task,gmacs,gemm_gmacs,attention_gmacs\nmy-vit,classification,4,1,2\n")
+    with pytest.raises(ConfigError, match=r"my-vit.*attention_gmacs: 2.*more than gemm_gmacs"):
         load_catalogue(mine)
 
 

@@ -100,7 +100,8 @@ def test_a_device_without_matrix_product_rows_borrows_the_familys_factor() -> No
         metric = "latency_ms_model_only@b1"
         return latency_ms(hw, vit, "fp16", p, metric) - latency_ms(hw, cnn, "fp16", p, metric)
 
-    assert extra_ms(pooled) > 0.5 * latency_ms(hw, cnn, "fp16", pooled, "latency_ms_model_only@b1")
+    # the family's factor (about 2.4 on the Apple chips) makes the ViT a quarter slower or more
+    assert extra_ms(pooled) > 0.25 * latency_ms(hw, cnn, "fp16", pooled, "latency_ms_model_only@b1")
     assert extra_ms(pooled) > 5 * abs(extra_ms(own))
 
 

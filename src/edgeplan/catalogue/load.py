@@ -58,6 +58,8 @@ class ModelFacts:
     layers_estimate: int | None = None  # when `layers` is not known: its task's median count
     # MACs in matrix products (fully-connected layers, attention's products), when counted
     gemm_gmacs: float | None = None
+    # of those, attention's activation-by-activation products (no weights), when counted
+    attention_gmacs: float | None = None
     # activation elements (millions) the weighted layers read and write, when counted
     act_elements_m: float | None = None
     act_elements_estimate: float | None = None  # else: GMACs x its task's median per GMAC
@@ -178,6 +180,7 @@ def _model(r: dict[str, str]) -> ModelFacts:
         kernels=_kernel_tags(r),
         layers=_layers(r),
         gemm_gmacs=_non_negative(r, "gemm_gmacs"),
+        attention_gmacs=_attention_gmacs(r),
         act_elements_m=_non_negative(r, "act_elements_m"),
     )
 
@@ -186,6 +189,17 @@ def _non_negative(r: dict[str, str], column: str) -> float | None:
     v = _f(r.get(column))
     if v is not None and v < 0:
         raise ConfigError(f"catalogue model {r.get('id')!r}: {column}: {v} is negative")
+    return v
+
+
+def _attention_gmacs(r: dict[str, str]) -> float | None:
+    """Attention's products are part of a model's matrix products: never more than them."""
+    v, gemm = _non_negative(r, "attention_gmacs"), _non_negative(r, "gemm_gmacs")
+    if v is not None and v > (gemm or 0.0) + 1e-9:
+        raise ConfigError(
+            f"catalogue model {r.get('id')!r}: attention_gmacs: {v} is more than gemm_gmacs "
+            f"({gemm or 0.0}), which includes it"
+        )
     return v
 
 

@@ -88,6 +88,7 @@ def project(
         "layers": profile.layers,
         "layers_source": _layers_source(model, cat, mix),
         "gemm_gmacs": round(profile.gemm_gmacs, 4),
+        "attention_gmacs": round(profile.attention_gmacs, 4),
         "act_elements_m": round(profile.act_elements_m, 3) if profile.act_elements_m else None,
         "source": profile.source,
     }
@@ -123,7 +124,10 @@ def _kernel_line(name: str, facts: dict) -> str:
     if facts.get("act_elements_m"):
         layers += f"; they move {facts['act_elements_m']:g} M activation elements"
     if not mix:
-        gemm = f" ({facts['gemm_gmacs']:g} in matrix products)" if facts["gemm_gmacs"] else ""
+        gemm = f" ({facts['gemm_gmacs']:g} in matrix products" if facts["gemm_gmacs"] else ""
+        if gemm and facts["attention_gmacs"]:
+            gemm += f", {facts['attention_gmacs']:g} of them attention's"
+        gemm += ")" if gemm else ""
         return f"{name}: {facts['gmacs']:g} GMACs{gemm}; kernel tags (catalogue): {tags}" + layers
     parts = [
         f"{k} {v['macs'] / 1e6:.1f} MMACs ({v['count']} ops)"

@@ -84,6 +84,13 @@ def gemm_macs(ops: Iterable[OpStat]) -> int:
     return sum(op.macs for op in ops if kernel_of(op) in MATRIX)
 
 
+def attention_macs(ops: Iterable[OpStat]) -> int:
+    """MACs in attention's activation-by-activation products (of gemm_macs): neither operand
+    is a weight, so an NPU that keeps weights in place next to its MAC arrays (Hailo) streams
+    both, and a softmax sits between the two products."""
+    return sum(op.macs for op in ops if kernel_of(op) == "attention")
+
+
 def activation_elems(ops: Iterable[OpStat]) -> int:
     """Activation elements the weighted layers (and attention's products) read and write: the
     traffic a kernel moves besides its weights, high for depthwise blocks, wide feature maps
