@@ -204,3 +204,31 @@ def test_a_usb_accelerator_on_usb2_is_its_own_configuration() -> None:
     assert weight_cache("coral-usb:usb2", CAT) == weight_cache("coral-usb", CAT) > 0
     assert weight_cache("coral-usb:cpu", CAT) == 0
     assert not any("link=USB2" in s.row.config for s in CAL.samples[("coral-usb", "latency")])
+
+
+def test_a_device_with_few_models_is_its_best_known_siblings_model_scaled() -> None:
+    """The M3 Max publishes three models, in the same harness (Apple's model cards) as the A14,
+    which publishes thirteen: it is the A14's device model with every time cost scaled by one
+    factor, so each of its projections is the A14's times the same ratio, and the ratio
+    follows its own rows. The Jetson Nano's two rows come from a Python harness no sibling
+    fitted: a harness's fixed cost does not scale with the chip, so it keeps its own fit."""
+    m3 = CAL.params[("apple-m3-max", "latency")]
+    assert "apple-a14-bionic" in m3.scaled_from and m3.models == 3
+    hw = segment_hardware("apple-m3-max", CAT)
+    a14 = fit(
+        segment_hardware("apple-a14-bionic", CAT), CAL.samples[("apple-a14-bionic", "latency")]
+    )
+    metric = "latency_ms_model_only@b1"
+    ratios = []
+    for mid in ("mobileone_s0_224", "fastvit_sa12_256", "depth_anything_small_518x392"):
+        prof = from_facts(CAT.models[mid])
+        assert prof is not None
+        ratios.append(
+            latency_ms(hw, prof, "fp16", m3, metric) / latency_ms(hw, prof, "fp16", a14, metric)
+        )
+    assert max(ratios) == pytest.approx(min(ratios), rel=1e-9)
+    own = [s.y_ms / latency_ms(hw, s.profile, "fp16", a14, metric_key(s.row))
+           for s in CAL.samples[("apple-m3-max", "latency")]]  # fmt: skip
+    assert min(own) <= ratios[0] <= max(own)  # the M3 runs the A14's kernels faster
+    assert CAL.params[("jetson-nano", "latency")].scaled_from == ""
+    assert CAL.params[("apple-a14-bionic", "latency")].scaled_from == ""  # enough of its own

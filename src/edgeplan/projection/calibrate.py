@@ -8,7 +8,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from edgeplan.catalogue.load import Catalogue, Hardware, Published
-from edgeplan.projection.bands import Calibration, Held, device_family, stratum
+from edgeplan.projection.bands import MIN_POOL, Calibration, Held, device_family, stratum
 from edgeplan.projection.device import (
     CONTEXT_SHARPNESS,
     PRECISIONS,
@@ -26,7 +26,7 @@ from edgeplan.projection.device import (
 )
 from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.novelty import feature_scale, features, novelty
-from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred
+from edgeplan.projection.pooling import Centre, borrowed_note, centre_for, centred, scaled_from
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import family, metric_key, segment_hardware, segment_key, weight_cache
 from edgeplan.projection.samples import Sample, depthwise_identified, published_samples
@@ -273,6 +273,7 @@ def fit(
         depthwise_factor=float(dwf),
         overhead_ms=dict(zip(metrics, a.tolist(), strict=True)),
         rows=len(samples),
+        models=len({s.row.model_id for s in samples}),
         precisions_fitted=tuple(precs),
         context=context,
         weight_cache_mb=weight_cache_mb,
@@ -333,10 +334,39 @@ class _Pooled:
                     fitted[k] = (segment_hardware(k[0], self.cat), p)
         return centre_for(key, segment_hardware(key[0], self.cat), fitted)
 
+    def reference(
+        self, key: tuple[str, str], without: str | None = None
+    ) -> tuple[str, DeviceParams] | None:
+        """For a segment with fewer published models than a band needs: its sibling (same
+        family, chip kind and metric family, not context-switching) with the most models, if
+        that one has enough and fitted every metric and harness the segment's rows have (a
+        harness's fixed cost does not scale with the chip), fitted without `without`."""
+        if len({s.row.model_id for s in self.samples[key]}) >= MIN_POOL:
+            return None
+        metrics = {metric_key(s.row) for s in self.samples[key]}
+        hw, fam = segment_hardware(key[0], self.cat), device_family(key[0])
+        best: tuple[str, DeviceParams] | None = None
+        for k in self.samples:
+            if k == key or k[1] != key[1] or device_family(k[0]) != fam:
+                continue
+            if segment_hardware(k[0], self.cat).kind != hw.kind:
+                continue
+            p = self._solo(k, without)
+            if p is None or p.context is not None or p.models < MIN_POOL:
+                continue
+            if not metrics <= set(p.overhead_ms) - set(p.borrowed):
+                continue
+            if best is None or (p.models, p.rows) > (best[1].models, best[1].rows):
+                best = (k[0], p)
+        return best
+
     def fit(
         self, key: tuple[str, str], train: list[Sample], without: str | None = None
     ) -> DeviceParams:
         hw = segment_hardware(key[0], self.cat)
+        ref = self.reference(key, without)
+        if ref is not None:
+            return scaled_from(ref[0], ref[1], hw, train, weight_cache(key[0], self.cat))
         return fit(hw, train, weight_cache(key[0], self.cat), self.centre(key, without))
 
 

@@ -134,6 +134,7 @@ class DeviceParams:
     c_ms_per_mb: float
     overhead_ms: dict[str, float]
     rows: int
+    models: int = 0  # published models behind the rows
     d_ms_per_mpx: float = 0.0
     # per weighted layer run (dispatch, per-layer fixed cost) at the first fitted precision;
     # another precision's costs it times precision_ratio
@@ -151,6 +152,7 @@ class DeviceParams:
     context: Context | None = None  # pipelined NPUs with batch-1 and batch-N rows
     weight_cache_mb: float = 0.0  # on-chip parameter cache: c applies to the weights beyond it
     borrowed: tuple[str, ...] = ()  # metrics whose overhead is the family's, not own rows
+    scaled_from: str = ""  # how a device with few models took its sibling's model (pooling.py)
 
     def b(self, hw: Hardware, precision: str) -> float:
         if precision in self.b_ms_per_gmac:

@@ -17,13 +17,15 @@ too (relative to each chip's roofline) gave a worse held-out error and a wider m
 import math
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from edgeplan.catalogue.load import Hardware
 from edgeplan.projection.bands import device_family
-from edgeplan.projection.device import DeviceParams
+from edgeplan.projection.device import DeviceParams, latency_ms
+from edgeplan.projection.rows import metric_key
+from edgeplan.projection.samples import Sample
 
 FAMILY_PULL = 1.0  # the family centre counts like one more published row (log units)
 MIN_GEMM_EVIDENCE = 0.5  # siblings' matrix-product rows (in whole-row shares) to pool on
@@ -107,3 +109,48 @@ def borrowed_note(metrics: set[str], centre: Centre | None) -> list[str]:
         f"the overhead of {', '.join(sorted(metrics))}: no published rows of its own, borrowed "
         f"from its family ({', '.join(centre.devices)})"
     ]
+
+
+SCALE_PRIOR_PULL = 0.35  # ln s is pulled toward 0 (the reference's speed) like a third of a row
+
+
+def scaled_from(
+    reference: str,
+    ref: DeviceParams,
+    hw: Hardware,
+    samples: list[Sample],
+    weight_cache_mb: float = 0.0,
+) -> DeviceParams:
+    """A device with too few published models to fit its costs apart, as its best-known
+    sibling's device model with every time cost scaled by one factor s fitted on its own rows
+    (the mean log ratio of published to the sibling's projection, pulled toward 1): two or
+    three models cannot tell a MAC's cost from a layer's or a call's, but they can tell how
+    much faster the chip runs the same kernels. HELP and MAPLE-Edge adapt a reference device's
+    predictor to a new one from a few measurements in the same spirit."""
+    ref = replace(ref, weight_cache_mb=weight_cache_mb)  # its own chip's parameter cache
+    logs = [
+        math.log(s.y_ms / latency_ms(hw, s.profile, s.row.precision, ref, metric_key(s.row)))
+        for s in samples
+    ]
+    ln_s = sum(logs) / (len(logs) + SCALE_PRIOR_PULL)
+    k = math.exp(ln_s)
+    how = (
+        f"too few models to fit its costs apart: {reference}'s device model with every time "
+        f"cost x {k:.2f}, fitted on its {len(samples)} rows"
+    )
+    return replace(
+        ref,
+        b_ms_per_gmac={p: b * k for p, b in ref.b_ms_per_gmac.items()},
+        c_ms_per_mb=ref.c_ms_per_mb * k,
+        d_ms_per_mpx=ref.d_ms_per_mpx * k,
+        e_ms_per_layer=ref.e_ms_per_layer * k,
+        h_ms_per_act_mb=ref.h_ms_per_act_mb * k,
+        overhead_ms={m: a * k for m, a in ref.overhead_ms.items()},
+        rows=len(samples),
+        models=len({s.row.model_id for s in samples}),
+        band_pct=30.0,
+        band_source="assumed (not validated)",
+        notes=[],
+        borrowed=(),
+        scaled_from=how,
+    )

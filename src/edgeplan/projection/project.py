@@ -177,6 +177,8 @@ def project(
     ok, reason = _deployable(seg_hw, cat, precision, profile)
     p, how = _params(cal, cat, device, metric)
     notes = [n for n in p.notes if base_metric(metric) in n]  # its overhead borrowed
+    if p.scaled_from:
+        how += f"; {p.scaled_from}"
     ms = latency_ms(seg_hw, profile, precision, p, metric)
     if metric != "throughput_fps" and (device, "throughput") in cal.params:
         tp = cal.params[(device, "throughput")]
