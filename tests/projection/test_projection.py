@@ -342,6 +342,12 @@ def test_validate_cli(tmp_path: Path) -> None:
     assert 0 <= data["coverage_80_pct"] <= 100 and dev["n"] >= 5
     assert data["n_farthest_tenth"] > 0 and 0 <= data["coverage_80_farthest_tenth_pct"] <= 100
     assert "farthest from their device's others" in r.stdout
+    anchored = data["anchored"]
+    assert anchored["n"] > 0 and anchored["mdape_pct"] < anchored["model_only_mdape_pct"]
+    assert {"mdape_pct", "model_only_mdape_pct", "models_above_50_pct"} <= set(
+        anchored["per_device"]["qualcomm-qcs8550"]
+    )
+    assert "anchored on the model's published figures on sibling chips" in r.stdout
 
 
 def test_bands_cover_their_held_out_figures() -> None:

@@ -262,6 +262,18 @@ def _validate(cal, json_out: Path | None) -> None:
             f"{v['n_farthest_tenth']} figures) it covers {v['coverage_80_farthest_tenth_pct']:g}%",
             highlight=False,
         )
+    a = v["anchored"]
+    if a:
+        worst = sorted(d for d, r in a["per_device"].items() if r["models_above_50_pct"] >= 3)
+        console.print(
+            f"anchored on the model's published figures on sibling chips (the model left out of "
+            f"the device only): MdAPE {a['mdape_pct']:g}% over {a['n']} figures, where the "
+            f"device model alone has {a['model_only_mdape_pct']:g}% on the same figures; the "
+            f"80% band covers {a['coverage_80_pct']:g}%, median half-width "
+            f"±{a['median_band_pct']:g}%; devices with 3 or more models above 50%: "
+            + (", ".join(worst) or "none"),
+            highlight=False,
+        )
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(v, indent=2))

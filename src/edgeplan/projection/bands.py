@@ -88,6 +88,7 @@ class Held:
     ape: float
     stratum: str = ""
     novelty: float = 0.0
+    plain_ape: float | None = None  # an anchored prediction's device model alone (anchor.py)
 
 
 @dataclass
@@ -98,18 +99,26 @@ class Calibration:
     samples: dict[tuple[str, str], list["Sample"]] = field(default_factory=dict)
     lomo_ape: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     held: list[Held] = field(default_factory=list)
+    # held-out anchored predictions (anchor.py): the device fitted without the model, its
+    # published figures on sibling chips kept
+    anchored: list[Held] = field(default_factory=list)
     not_validated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     estimated_gmacs: dict[str, float] = field(default_factory=dict)
     # each novelty feature's unit of distance (novelty.feature_scale)
     novelty_scale: np.ndarray | None = None
 
     def _pool(
-        self, segment: str, exclude_model: str | None = None, cls: str = ""
+        self,
+        segment: str,
+        exclude_model: str | None = None,
+        cls: str = "",
+        held: list[Held] | None = None,
     ) -> tuple[list[Held], str]:
         """Held-out predictions of the same Mondrian class for a device's band: its own when it
         has MIN_POOL, else its family's, else every device's; without the model being judged
-        (jackknife)."""
-        same = [h for h in self.held if h.stratum == cls and h.model != exclude_model]
+        (jackknife). `held`: another set of held-out predictions (the anchored ones)."""
+        held = self.held if held is None else held
+        same = [h for h in held if h.stratum == cls and h.model != exclude_model]
         own = [h for h in same if h.segment == segment]
         if len(own) >= MIN_POOL:
             return own, "this device's"
@@ -162,6 +171,28 @@ class Calibration:
             f"{how} held-out errors{of} ({len(pool)}), scaled by the model's distance to the "
             f"published models: {novelty:.2f} against theirs {typical:.2f} typically{beyond}"
         )
+
+    def anchored_band(self, segment: str, exclude_model: str | None = None) -> tuple[float, str]:
+        """(half-width %, where it comes from) of an anchored projection (anchor.py): the 80%
+        conformal quantile of held-out anchored errors, the device's own, else its family's,
+        else every device's."""
+        pool, how = self._pool(segment, exclude_model, held=self.anchored)
+        if not pool:
+            return 60.0, "no held-out anchored errors: assumed"
+        q = conformal_quantile([abs(h.log_ratio) for h in pool], BAND_LEVEL)
+        return float(np.expm1(q)) * 100, f"{how} held-out anchored errors ({len(pool)})"
+
+    def anchored_coverage(self, segment: str | None = None) -> tuple[float, float, int]:
+        """(% of held-out anchored predictions inside their band, median band %, n), each band
+        built without the model it judges."""
+        rows = [h for h in self.anchored if segment is None or h.segment == segment]
+        if not rows:
+            return float("nan"), float("nan"), 0
+        bands = [self.anchored_band(h.segment, h.model)[0] for h in rows]
+        inside = [
+            abs(h.log_ratio) <= np.log1p(b / 100) + 1e-12 for h, b in zip(rows, bands, strict=True)
+        ]
+        return float(np.mean(inside)) * 100, float(np.median(bands)), len(rows)
 
     def few_models(self, segment: str) -> bool:
         """Whether a device has fewer published models than a band needs (bands.FEW_MODELS)."""

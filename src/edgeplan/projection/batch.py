@@ -130,10 +130,39 @@ def overall_mdape(cal: Calibration) -> float:
     return float(np.median(allv)) if allv else float("nan")
 
 
+def anchored_json(cal: Calibration) -> dict[str, Any] | None:
+    """The anchored projections' held-out figures (anchor.py): the model left out of the
+    device only, its published figures on sibling chips kept. Beside each MdAPE, the device
+    model's alone on the same figures."""
+    if not cal.anchored:
+        return None
+    cov, width, n = cal.anchored_coverage()
+    per_device = {}
+    for dev in sorted({h.segment for h in cal.anchored}):
+        rows = [h for h in cal.anchored if h.segment == dev]
+        per_device[dev] = {
+            "mdape_pct": round(float(np.median([h.ape for h in rows])), 1),
+            "model_only_mdape_pct": round(float(np.median([h.plain_ape for h in rows])), 1),
+            "n": len(rows),
+            "models": len({h.model for h in rows}),
+            "models_above_50_pct": len({h.model for h in rows if h.ape > 50}),
+        }
+    return {
+        "mdape_pct": round(float(np.median([h.ape for h in cal.anchored])), 1),
+        "model_only_mdape_pct": round(float(np.median([h.plain_ape for h in cal.anchored])), 1),
+        "n": n,
+        "coverage_80_pct": round(cov, 1),
+        "median_band_pct": round(width, 1),
+        "per_device": per_device,
+    }
+
+
 def validation_json(cal: Calibration) -> dict[str, Any]:
     """`project --validate --json`: {mdape_pct, n, coverage_80_pct, median_band_pct,
     coverage_80_farthest_tenth_pct, n_farthest_tenth,
-    per_device: {DEVICE: {mdape_pct, n, coverage_80_pct, median_band_pct, ...}}}."""
+    per_device: {DEVICE: {mdape_pct, n, coverage_80_pct, median_band_pct, ...}},
+    anchored: {mdape_pct, model_only_mdape_pct, n, coverage_80_pct, median_band_pct,
+    per_device: {...}}}."""
     rows = validation_rows(cal)
     cov, width, n = cal.coverage()
     far, n_far = cal.coverage_far()
@@ -159,4 +188,5 @@ def validation_json(cal: Calibration) -> dict[str, Any]:
             }
             for r in rows
         },
+        "anchored": anchored_json(cal),
     }

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from edgeplan.catalogue.load import Catalogue, Hardware, Published
+from edgeplan.projection.anchor import anchored_ratio, sibling_rows
 from edgeplan.projection.bands import MIN_POOL, Calibration, Held, device_family, stratum
 from edgeplan.projection.device import (
     CONTEXT_SHARPNESS,
@@ -418,6 +419,23 @@ def calibrate(
                     cls = stratum(p.context, s.profile, few)
                     far = novelty(s.profile, s.row.precision, s.row.metric, train, scale)
                     cal.held.append(Held(key[0], m, float(r), ape(pred, value), cls, far))
+                    # the same prediction anchored on the model's figures on sibling chips
+                    # (their fits keep it: they published it)
+                    anchors = sibling_rows(
+                        cal.samples, cal.params, cat, key, m, s.row.precision, metric_key(s.row)
+                    )
+                    if anchors and value > 0:
+                        k = anchored_ratio(anchors, cal.params, cat)
+                        got = to_metric(
+                            latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row)) * k,
+                            s.row.metric,
+                        )
+                        ra = float(np.log(got / value)) * (
+                            -1 if s.row.metric == "throughput_fps" else 1
+                        )
+                        cal.anchored.append(
+                            Held(key[0], m, ra, ape(got, value), plain_ape=ape(pred, value))
+                        )
         for key, p in cal.params.items():
             cls = stratum(None, None, cal.few_models(key[0]))
             p.band_pct, p.band_source = cal.band(key[0], cls=cls)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgeplan.catalogue.load import Catalogue, Hardware
+from edgeplan.projection.anchor import anchored_ratio, describe, own_rows, sibling_rows, switches
 from edgeplan.projection.bands import Calibration, stratum
 from edgeplan.projection.device import (
     PRECISIONS,
@@ -18,7 +19,7 @@ from edgeplan.projection.device import (
 from edgeplan.projection.field import FIELD_METRIC
 from edgeplan.projection.novelty import novelty
 from edgeplan.projection.profile import CostProfile
-from edgeplan.projection.rows import segment_hardware
+from edgeplan.projection.rows import family, segment_hardware
 from edgeplan.words import plural
 
 REFERENCE_HOST = "xeon-gold-6154"  # the host of coral.ai's published Edge TPU benchmarks
@@ -180,6 +181,18 @@ def project(
     if p.scaled_from:
         how += f"; {p.scaled_from}"
     ms = latency_ms(seg_hw, profile, precision, p, metric)
+    # a catalogue model published on this device or a sibling chip: anchored on those
+    # figures (anchor.py), this device's own where it has them
+    anchors = []
+    if profile.name in cat.models and not switches(cal.params, device):
+        key = (device, family(metric))
+        anchors = own_rows(cal.samples, key, profile.name, precision, metric) or sibling_rows(
+            cal.samples, cal.params, cat, key, profile.name, precision, metric
+        )
+    if anchors:
+        ratio = anchored_ratio(anchors, cal.params, cat)
+        ms *= ratio
+        how += f"; {describe(anchors, ratio)}"
     if metric != "throughput_fps" and (device, "throughput") in cal.params:
         tp = cal.params[(device, "throughput")]
         if tp.context is not None:  # a frame takes at least one batch-1 issue interval
@@ -245,6 +258,8 @@ def project(
         band, band_source = cal.band(device, cls=cls, novelty=far)
     elif cls and cal.held:
         band, band_source = cal.band(device, cls=cls)
+    if anchors and cal.anchored:
+        band, band_source = cal.anchored_band(device)
     tput = 1000.0 / ms if ms > 0 else None
     power = hw.power_max_w
     power_src = "published max (at full load)" if power else "assumed kind default"
