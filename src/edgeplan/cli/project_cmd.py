@@ -29,7 +29,9 @@ PRECISIONS = ("int8", "fp16", "fp32")
 
 def project(
     model: str | None = typer.Argument(
-        None, help="Model file (ONNX/TFLite/IR) or catalogue model id."
+        None,
+        help="Model file (ONNX/TFLite/IR) or catalogue model id (anchored on its published "
+        "figures on the device or a sibling chip, where it has some).",
     ),
     device: list[str] = typer.Option(
         [], help="Catalogue device id; repeat for several, or separate them with commas."
@@ -40,7 +42,9 @@ def project(
     ),
     out: Path | None = typer.Option(None, help="Batch output CSV (with --published)."),
     validate: bool = typer.Option(
-        False, "--validate", help="Leave-one-model-out error per device."
+        False,
+        "--validate",
+        help="Leave-one-model-out error per device, and the anchored projections' held-out error.",
     ),
     catalogue: Path | None = typer.Option(None, help="CSV adding or overriding catalogue rows."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the figures as JSON."),
