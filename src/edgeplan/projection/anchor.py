@@ -4,7 +4,7 @@ slower the device model says the device runs it than the sibling's device model 
 sibling does.
 
 The device model's largest misses are per model and go the same way on every chip of a family
-(Qualcomm's DenseNet-121 int8 and ViT-B fp16, Hailo's Swin): a compiler's or a kernel
+(Qualcomm's DenseNet-121 int8, ViT-B and EfficientNet-V2-S fp16): a compiler's or a kernel
 library's treatment of that network, which no count of MACs or layers carries. A published
 figure on a sibling has it; the two device models' ratio carries what differs between the chips.
 This is how a buyer already reads vendor tables (a model's figure on the chip one tier up), made
