@@ -1,7 +1,7 @@
 """Anchored projections: a catalogue model published on a sibling chip (same family and kind)
-but not on the device asked for is projected from that published figure, times how much
-slower the device model says the device runs it than the sibling's device model says the
-sibling does.
+is projected from that published figure, times how much slower the device model says the
+device runs it than the sibling's device model says the sibling does; published on the device
+itself, from its own figure.
 
 The device model's largest misses are per model and go the same way on every chip of a family
 (Qualcomm's DenseNet-121 int8, ViT-B and EfficientNet-V2-S fp16): a compiler's or a kernel
