@@ -17,9 +17,11 @@ torchvision, timm, ultralytics, effdet installed):
 
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
-It prints a table and, with --json, writes {model_id: {layers, gmacs, params_m, gemm_gmacs,
-attention_gmacs, act_elements_m, how}}: the figures committed to the catalogue's models.csv
-`layers`, `gemm_gmacs`, `attention_gmacs` and `act_elements_m` columns (and the MACs and
+It prints a table and, with --json, writes {model_id: {layers, depth, gmacs, params_m,
+gemm_gmacs, attention_gmacs, act_elements_m, how}}: the figures committed to the catalogue's
+models.csv `layers`, `depth`, `gemm_gmacs`, `attention_gmacs` and `act_elements_m` columns
+(`depth`: the weighted layers on the longest path from the input, followed through every op
+by a torch dispatch mode; branches side by side count once) (and the MACs and
 parameters of models that publish none, such as MLPerf's RetinaNet). `gemm_gmacs`: MACs in
 matrix products (fully-connected layers and attention's activation products);
 `attention_gmacs`: of those, attention's activation-by-activation products (no weights: an NPU
@@ -433,6 +435,39 @@ def _unfused_attention(
     return a.softmax(-1) @ v
 
 
+def _depth_mode() -> Any:
+    """A torch dispatch mode that follows every op's tensors: a tensor's depth is the most
+    weighted layers (convolutions, fully-connected products; not attention's activation
+    products) on any path from the input to it, so branches run side by side count once."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    aten = torch.ops.aten
+    weighted = {aten.convolution.default, aten.addmm.default, aten.mm.default}
+
+    class Depth(TorchDispatchMode):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.of: dict[int, int] = {}  # by storage: views and in-place ops keep a depth
+            self.deepest = 0
+
+        def __torch_dispatch__(
+            self, func: Any, types: Any, args: Any = (), kwargs: Any = None
+        ) -> Any:
+            out = func(*args, **(kwargs or {}))
+            tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+            d = max((self.of.get(t.untyped_storage().data_ptr(), 0) for t in tensors), default=0)
+            d += func in weighted
+            for t in tree_flatten(out)[0]:
+                if isinstance(t, torch.Tensor):
+                    self.of[t.untyped_storage().data_ptr()] = d
+            self.deepest = max(self.deepest, d)
+            return out
+
+    return Depth()
+
+
 @dataclass
 class Counts:
     """What one forward pass runs: weighted layers, MACs, the MACs of matrix products
@@ -443,6 +478,7 @@ class Counts:
     macs: int = 0
     gemm_macs: int = 0
     attention_macs: int = 0  # of gemm_macs, attention's activation-by-activation products
+    depth: int = 0  # weighted layers on the longest input-to-output path
     act_elements: int = 0
     head_inputs: list[Any] = field(default_factory=list)  # inputs of `capture` (YOLOv5's head)
 
@@ -506,7 +542,7 @@ def executed(
     fused = torch.nn.functional.scaled_dot_product_attention
     torch.nn.functional.scaled_dot_product_attention = _unfused_attention
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as flops:
+        with torch.no_grad(), FlopCounterMode(display=False) as flops, _depth_mode() as path:
             model(torch.zeros(1, 3, h, w))
     finally:
         torch.nn.functional.scaled_dot_product_attention = fused
@@ -516,6 +552,7 @@ def executed(
     attention = max(0, flops.get_total_flops() // 2 - every[0])
     c.gemm_macs += attention
     c.attention_macs = attention
+    c.depth = path.deepest
     c.macs += attention
     return c
 
@@ -537,6 +574,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "params_m": round(params / 1e6, 3),
             "gemm_gmacs": round(c.gemm_macs / 1e9, 3),
             "attention_gmacs": round(c.attention_macs / 1e9, 3),
+            "depth": c.depth,
             "act_elements_m": round(c.act_elements / 1e6, 2),
             "how": f"{note} @{side if isinstance(side, int) else '{}x{}'.format(*side[::-1])}",
         }
@@ -564,7 +602,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--json",
-        help="write {model_id: {layers, gmacs, params_m, gemm_gmacs, attention_gmacs, "
+        help="write {model_id: {layers, depth, gmacs, params_m, gemm_gmacs, attention_gmacs, "
         "act_elements_m, how}} here",
     )
     ap.add_argument("--only", nargs="*", help="count only these model ids (whole builds)")

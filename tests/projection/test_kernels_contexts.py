@@ -370,3 +370,57 @@ def _novelty(profile: CostProfile, device: str, metric: str = "latency_ms_model_
     published = [s for fam in ("latency", "throughput") for s in CAL.samples[(device, fam)]]
     assert CAL.novelty_scale is not None
     return novelty(profile, "int8", metric, published, CAL.novelty_scale)
+
+
+def _two_branches(path: Path) -> Path:
+    """x -> conv a -> add; x -> conv b -> conv c -> add: three weighted layers, two of them on
+    the longest path."""
+    rng = np.random.default_rng(0)
+    ws = [
+        numpy_helper.from_array(rng.normal(size=(8, 8, 1, 1)).astype(np.float32), f"w_{n}")
+        for n in "abc"
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w_a"], ["a"]),
+        helper.make_node("Conv", ["x", "w_b"], ["b"]),
+        helper.make_node("Conv", ["b", "w_c"], ["c"]),
+        helper.make_node("Add", ["a", "c"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "branches",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])],
+        ws,
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_the_critical_path_counts_branches_once(tmp_path: Path) -> None:
+    """Side-by-side branches pay a layer's fixed cost along the longest path only: the graph's
+    three layers, two on its longest path; Inception v1's 58 layers, 22 deep (counted from its
+    definition); a plain chain's depth is its layer count."""
+    p = from_analysis("branches", analyse(open_model(_two_branches(tmp_path / "b.onnx"))))
+    assert (p.layers, p.depth, p.path_layers()) == (3, 2, 2)
+    chain = from_analysis("attn", analyse(open_model(_attention_block(tmp_path / "a.onnx"))))
+    assert chain.depth == chain.layers == 3  # dw, pw, the weighted projection
+    inception = from_facts(CAT.models["inception_v1_224"])
+    assert inception is not None and (inception.layers, inception.depth) == (58, 22)
+    vgg = from_facts(CAT.models["vgg16_224"])
+    assert vgg is not None and vgg.depth == vgg.layers == 16
+    hw = CAT.hardware["qualcomm-qcs8550"]
+    params = DeviceParams(
+        b_ms_per_gmac={"fp16": 0.5}, c_ms_per_mb=0.0, overhead_ms={}, rows=0, e_ms_per_layer=0.02
+    )
+    flat = CostProfile("flat", 1.5, 6.6, 224 * 224, layers=58)
+    assert latency_ms(hw, inception, "fp16", params, "latency_ms_model_only") < latency_ms(
+        hw, flat, "fp16", params, "latency_ms_model_only"
+    )
+
+
+def test_a_catalogue_depth_is_a_count(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.csv"
+    mine.write_text("id,task,gmacs,layers,depth\nmy-net,detection,4,30,2.5\n")
+    with pytest.raises(ConfigError, match=r"my-net.*depth: 2.5 is not a count"):
+        load_catalogue(mine)

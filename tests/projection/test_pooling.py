@@ -116,7 +116,7 @@ def test_a_latency_at_batch_n_computes_n_frames_but_reads_the_weights_once(model
     one = latency_ms(hw, prof, "int8", p, "latency_ms_mean@b1")
     eight = latency_ms(hw, prof, "int8", p, "latency_ms_mean@b8")
     layer_ms = p.e_ms_per_layer * p.precision_ratio(hw, "int8")
-    per_call = p.c_ms_per_mb * prof.weight_bytes("int8") / 1e6 + layer_ms * prof.layers
+    per_call = p.c_ms_per_mb * prof.weight_bytes("int8") / 1e6 + layer_ms * prof.path_layers()
     a1, a8 = p.overhead_ms["latency_ms_mean@b1"], p.overhead_ms["latency_ms_mean@b8"]
     assert eight > one
     assert eight - a8 < 8 * (one - a1) - 7 * per_call + 1e-9
@@ -132,7 +132,12 @@ def test_a_saturated_throughput_pays_no_per_call_cost() -> None:
     p = CAL.params[key]
     prof = from_facts(CAT.models["resnet50_224"])
     assert prof is not None and saturated("throughput_fps", switches_contexts=False)
-    heavier = replace(prof, layers=(prof.layers or 0) * 4, params_m=prof.params_m * 4)
+    heavier = replace(
+        prof,
+        layers=(prof.layers or 0) * 4,
+        depth=prof.path_layers() * 4,
+        params_m=prof.params_m * 4,
+    )
     fps = latency_ms(hw, prof, "int8", p, "throughput_fps")
     assert latency_ms(hw, heavier, "int8", p, "throughput_fps") == pytest.approx(fps)
     lat = CAL.params[AGX]

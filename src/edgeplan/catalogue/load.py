@@ -56,6 +56,9 @@ class ModelFacts:
     kernels: frozenset[str] = frozenset()  # kernel tags (projection/kernels.py TAGGED)
     layers: int | None = None  # weighted layers run per inference (conv + fully connected)
     layers_estimate: int | None = None  # when `layers` is not known: its task's median count
+    # weighted layers on the longest input-to-output path (a branchy network runs its branches'
+    # layers side by side), when counted
+    depth: int | None = None
     # MACs in matrix products (fully-connected layers, attention's products), when counted
     gemm_gmacs: float | None = None
     # of those, attention's activation-by-activation products (no weights), when counted
@@ -179,6 +182,7 @@ def _model(r: dict[str, str]) -> ModelFacts:
         source=r.get("source", "user file"),
         kernels=_kernel_tags(r),
         layers=_layers(r),
+        depth=_layers(r, "depth"),
         gemm_gmacs=_non_negative(r, "gemm_gmacs"),
         attention_gmacs=_attention_gmacs(r),
         act_elements_m=_non_negative(r, "act_elements_m"),
@@ -203,10 +207,10 @@ def _attention_gmacs(r: dict[str, str]) -> float | None:
     return v
 
 
-def _layers(r: dict[str, str]) -> int | None:
-    n = _f(r.get("layers"))
+def _layers(r: dict[str, str], column: str = "layers") -> int | None:
+    n = _f(r.get(column))
     if n is not None and (n < 1 or n != int(n)):
-        raise ConfigError(f"catalogue model {r.get('id')!r}: layers: {n} is not a count >= 1")
+        raise ConfigError(f"catalogue model {r.get('id')!r}: {column}: {n} is not a count >= 1")
     return int(n) if n is not None else None
 
 

@@ -90,6 +90,7 @@ def project(
         "kernel_tags": sorted(profile.kernels),
         "kernel_mix": mix,
         "layers": profile.layers,
+        "depth": profile.depth,
         "layers_source": _layers_source(model, cat, mix),
         "gemm_gmacs": round(profile.gemm_gmacs, 4),
         "attention_gmacs": round(profile.attention_gmacs, 4),
@@ -125,6 +126,8 @@ def _kernel_line(name: str, facts: dict) -> str:
     tags = ", ".join(facts["kernel_tags"]) or "none"
     mix = facts["kernel_mix"]
     layers = f"; {facts['layers']} weighted layers ({facts['layers_source']})"
+    if facts.get("depth") and facts["depth"] != facts["layers"]:
+        layers += f", {facts['depth']} on its longest path"
     if facts.get("act_elements_m"):
         layers += f"; they move {facts['act_elements_m']:g} M activation elements"
     if not mix:

@@ -31,7 +31,15 @@ def analyse_ir(path: Path) -> StaticAnalysis:
             params += n
             weight_bytes += n * node.get_output_element_type(0).size
             continue
-        stat = OpStat(name=node.get_friendly_name(), op_type=kind)
+        stat = OpStat(
+            name=node.get_friendly_name(),
+            op_type=kind,
+            inputs=tuple(
+                f"{v.get_node().get_friendly_name()}:{v.get_index()}"
+                for v in (node.input_value(j) for j in range(node.get_input_size()))
+            ),
+            outputs=tuple(f"{node.get_friendly_name()}:{j}" for j in range(node.get_output_size())),
+        )
         out = node.get_output_partial_shape(0)
         n_out = int(np.prod(list(out.to_shape()))) if out.is_static else 0
         if kind in ("Convolution", "GroupConvolution", "MatMul") and node.get_input_size() > 1:

@@ -119,7 +119,12 @@ def analyse_onnx(path: Path, input_hw: tuple[int, int] | None = None) -> StaticA
     for i, node in enumerate(model.graph.node):
         if node.op_type == "Constant":
             continue
-        stat = OpStat(name=node.name or f"{node.op_type}_{i}", op_type=node.op_type)
+        stat = OpStat(
+            name=node.name or f"{node.op_type}_{i}",
+            op_type=node.op_type,
+            inputs=tuple(n for n in node.input if n and n not in init and n not in consts),
+            outputs=tuple(node.output),
+        )
         for name in node.input:
             if not name or name in consts:
                 continue

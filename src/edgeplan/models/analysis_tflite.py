@@ -59,7 +59,12 @@ def analyse_tflite(path: Path) -> StaticAnalysis:
         out_shape = (
             [int(x) for x in tensors[outs[0]]["shape"]] if outs and outs[0] in tensors else []
         )
-        stat = OpStat(name=f"{op['op_name']}_{op['index']}", op_type=op["op_name"])
+        stat = OpStat(
+            name=f"{op['op_name']}_{op['index']}",
+            op_type=op["op_name"],
+            inputs=tuple(str(i) for i in ins if i not in is_weight),
+            outputs=tuple(str(o) for o in outs),
+        )
         stat.weight_bytes = sum(nbytes(i) for i in ins if i in is_weight)
         stat.activation_bytes = sum(nbytes(i) for i in ins if i not in is_weight) + sum(
             nbytes(o) for o in outs

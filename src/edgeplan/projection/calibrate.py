@@ -121,6 +121,7 @@ def fit(
     )
     mi = np.array([metrics.index(k) for k in keys])
     lay = np.array([float(s.profile.layers or 0) for s in samples])
+    path = np.array([float(s.profile.path_layers()) for s in samples])
     act = np.array([s.profile.act_mb(s.row.precision) for s in samples])
     gemm_share = np.array([s.profile.gemm_share() for s in samples])
     gemm = g * gemm_share
@@ -188,7 +189,7 @@ def fit(
         compute = b[pi] * flops + d * mpx + h * act
         # a layer's fixed cost scales with its precision's speed (precision_ratio: b over the
         # first precision's)
-        layer = per_call * e * lay * b[pi] / b[0]
+        layer = per_call * e * path * b[pi] / b[0]
         pred = a[mi] + frames * compute + per_call * c * mb + layer
         grad = np.zeros((len(y), len(x)))
         rows = np.arange(len(y))

@@ -1,5 +1,6 @@
 """The device model: latency = overhead(metric) + frames x (b(precision) x effective GMACs +
-d x input megapixels + h x activation MB) + c x weight MB + e x weighted layers [+ context
+d x input megapixels + h x activation MB) + c x weight MB + e x weighted layers on the graph's
+longest path [+ context
 switching on pipelined NPUs] (`frames` > 1 only for a latency at batch N; a saturated
 throughput drops the per-call c and e). Effective GMACs count a matrix product's MACs (fully
 connected, attention) times the device's `gemm_factor`: an NPU built for convolutions runs
@@ -184,7 +185,7 @@ def latency_ms(
     mpx = profile.input_pixels / 1e6
     weight_mb = profile.weight_bytes(precision) / 1e6
     ctx = p.context.ms(profile, batch_of(metric), weight_mb) if p.context else 0.0
-    per_layer = p.e_ms_per_layer * (profile.layers or 0) * p.precision_ratio(hw, precision)
+    per_layer = p.e_ms_per_layer * profile.path_layers() * p.precision_ratio(hw, precision)
     share = profile.gemm_share()
     gmacs = profile.gmacs * (1 - share + p.gemm_factor * share)
     if "depthwise" in profile.kernels:

@@ -75,6 +75,22 @@ def weighted_layers(ops: Iterable[OpStat]) -> int:
     return sum(kernel_of(op) in WEIGHTED for op in ops)
 
 
+def critical_depth(ops: Iterable[OpStat]) -> int:
+    """Weighted layers on the longest path from the graph's inputs to its outputs (ops in
+    graph order, which ONNX, TFLite and OpenVINO keep topological): a runtime that runs
+    independent branches side by side (Inception's, a detector's neck) pays a layer's fixed
+    cost along this path, not once per layer. 0 when the graph gives no edges."""
+    depth: dict[str, int] = {}
+    deepest = 0
+    for op in ops:
+        d = max((depth.get(t, 0) for t in op.inputs), default=0)
+        d += kernel_of(op) in WEIGHTED
+        for t in op.outputs:
+            depth[t] = d
+        deepest = max(deepest, d)
+    return deepest
+
+
 MATRIX = ("gemm", "attention")  # matrix products: with weights, and activation by activation
 
 

@@ -8,6 +8,7 @@ from edgeplan.models.analysis import StaticAnalysis
 from edgeplan.projection.kernels import (
     activation_elems,
     attention_macs,
+    critical_depth,
     gemm_macs,
     tags,
     weighted_layers,
@@ -28,6 +29,8 @@ class CostProfile:
     source: str = "static analysis"
     kernels: frozenset[str] = frozenset()  # kernel tags it holds (projection/kernels.py)
     layers: int | None = None  # weighted layers per inference; None when not known
+    # weighted layers on the longest path through the graph; None when not known (then layers)
+    depth: int | None = None
     gemm_gmacs: float = 0.0  # of gmacs, in matrix products (fully connected, attention)
     attention_gmacs: float = 0.0  # of gemm_gmacs, attention's activation-by-activation products
     # activation elements (millions) the weighted layers read and write; None when not known
@@ -39,6 +42,12 @@ class CostProfile:
     def act_mb(self, precision: str) -> float:
         """Activation MB the weighted layers move per inference at this precision."""
         return (self.act_elements_m or 0.0) * BYTES_PER_ELEMENT.get(precision, 4)
+
+    def path_layers(self) -> int:
+        """Weighted layers run one after another: the critical path where it is known, else
+        every layer (a runtime that overlaps independent branches pays a layer's fixed cost
+        along the longest path only)."""
+        return self.depth or self.layers or 0
 
     def gemm_share(self) -> float:
         """The share of MACs in matrix products (0 to 1)."""
@@ -64,6 +73,7 @@ def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
         source="static analysis",
         kernels=tags(a.ops),
         layers=weighted_layers(a.ops) or None,
+        depth=critical_depth(a.ops) or None,
         gemm_gmacs=gemm_macs(a.ops) / 1e9,
         attention_gmacs=attention_macs(a.ops) / 1e9,
         act_elements_m=activation_elems(a.ops) / 1e6 or None,
@@ -90,6 +100,7 @@ def from_facts(
         source=source or f"model facts ({m.source.split(' ;')[0][:60]})",
         kernels=m.kernels,
         layers=m.layers or m.layers_estimate,
+        depth=m.depth if m.layers else None,  # a count of the same definition, or none
         gemm_gmacs=m.gemm_gmacs or 0.0,
         attention_gmacs=m.attention_gmacs or 0.0,
         act_elements_m=m.act_elements_m or m.act_elements_estimate,
