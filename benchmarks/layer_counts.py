@@ -479,6 +479,7 @@ class Counts:
     gemm_macs: int = 0
     attention_macs: int = 0  # of gemm_macs, attention's activation-by-activation products
     depth: int = 0  # weighted layers on the longest input-to-output path
+    head_depth: int = 0  # the same, to the deepest input of `capture` (a head counted by hand)
     act_elements: int = 0
     head_inputs: list[Any] = field(default_factory=list)  # inputs of `capture` (YOLOv5's head)
 
@@ -553,6 +554,9 @@ def executed(
     c.gemm_macs += attention
     c.attention_macs = attention
     c.depth = path.deepest
+    c.head_depth = max(
+        (path.of.get(t.untyped_storage().data_ptr(), 0) for t in c.head_inputs), default=0
+    )
     c.macs += attention
     return c
 
@@ -589,6 +593,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
         head_in = sum(x.numel() for x in body.head_inputs)
         out[mid] = {
             "layers": body.layers + YOLOV5_HEAD,
+            "depth": body.head_depth + 1,  # one output convolution after the neck
             "gemm_gmacs": 0.0,
             "attention_gmacs": 0.0,
             "act_elements_m": round((body.act_elements + head_in + head_out) / 1e6, 2),
