@@ -11,7 +11,7 @@ the precision's MAC speed (DeviceParams.precision_ratio).
 
 It is the roofline with compute and traffic added (they overlap imperfectly on small edge
 parts): b starts from the published peak for the precision, c and h from the memory bandwidth,
-and all are fitted to the published figures of that device (calibrate.py). Devices without a
+and all are fitted to the published figures of that device (devicefit.py). Devices without a
 published peak start from a kind default and lean on their data."""
 
 import math
