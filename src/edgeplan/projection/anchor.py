@@ -19,7 +19,7 @@ import numpy as np
 from edgeplan.catalogue.load import Catalogue
 from edgeplan.projection.bands import device_family
 from edgeplan.projection.device import DeviceParams, base_metric, batch_of, latency_ms
-from edgeplan.projection.rows import metric_key, segment_hardware
+from edgeplan.projection.rows import metric_key, runtime, segment_hardware
 from edgeplan.projection.samples import Sample
 from edgeplan.words import plural
 
@@ -95,7 +95,7 @@ def anchored_ratio(
         if pk is None or s.y_ms <= 0:
             continue
         hw = segment_hardware(k[0], cat)
-        pred = latency_ms(hw, s.profile, s.row.precision, pk, metric_key(s.row))
+        pred = latency_ms(hw, s.profile, s.row.precision, pk, metric_key(s.row), runtime(s.row))
         if pred > 0:
             logs.append(math.log(s.y_ms / pred))
     return float(np.exp(np.mean(logs))) if logs else 1.0

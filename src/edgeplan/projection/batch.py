@@ -13,7 +13,7 @@ from edgeplan.projection.bands import Calibration
 from edgeplan.projection.device import to_metric
 from edgeplan.projection.profile import from_facts
 from edgeplan.projection.project import project
-from edgeplan.projection.rows import metric_key, segment_key
+from edgeplan.projection.rows import metric_key, runtime, segment_key
 
 GOAL_MDAPE_PCT = 25.0
 REQUIRED = ("device_id", "model_id", "precision", "metric")
@@ -73,7 +73,15 @@ def project_published(
                 )
             else:
                 key = segment_key(pub, cat)
-                pr = project(prof, key, pub.precision or "int8", cal, cat, metric_key(pub))
+                pr = project(
+                    prof,
+                    key,
+                    pub.precision or "int8",
+                    cal,
+                    cat,
+                    metric_key(pub),
+                    runtime=runtime(pub) if pub.framework else None,
+                )
                 value = to_metric(pr.latency_ms or 0.0, pub.metric)
                 out.update(
                     predicted=f"{value:.4g}",

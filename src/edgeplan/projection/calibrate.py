@@ -15,7 +15,14 @@ from edgeplan.projection.devicefit import batch_splits, fit, switches_contexts
 from edgeplan.projection.novelty import feature_scale, features, novelty
 from edgeplan.projection.pooling import Centre, centre_for, scaled_from
 from edgeplan.projection.profile import CostProfile
-from edgeplan.projection.rows import family, metric_key, segment_hardware, segment_key, weight_cache
+from edgeplan.projection.rows import (
+    family,
+    metric_key,
+    runtime,
+    segment_hardware,
+    segment_key,
+    weight_cache,
+)
 from edgeplan.projection.samples import Sample, depthwise_identified, published_samples
 
 # fit, batch_splits, switches_contexts, Sample and depthwise_identified are part of this
@@ -154,7 +161,9 @@ def calibrate(
                 p = pooled.fit(key, train, without=m)
                 for s in test:
                     pred = to_metric(
-                        latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row)),
+                        latency_ms(
+                            hw, s.profile, s.row.precision, p, metric_key(s.row), runtime(s.row)
+                        ),
                         s.row.metric,
                     )
                     value = s.row.value or 0.0
@@ -174,7 +183,10 @@ def calibrate(
                     if anchors and value > 0:
                         k = anchored_ratio(anchors, cal.params, cat)
                         got = to_metric(
-                            latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row)) * k,
+                            latency_ms(
+                                hw, s.profile, s.row.precision, p, metric_key(s.row), runtime(s.row)
+                            )
+                            * k,
                             s.row.metric,
                         )
                         ra = float(np.log(got / value)) * (

@@ -1,7 +1,7 @@
-"""The device model: latency = overhead(metric) + frames x (b(precision) x effective GMACs +
-d x input megapixels + h x activation MB) + c x weight MB + e x weighted layers on the graph's
-longest path [+ context
-switching on pipelined NPUs] (`frames` > 1 only for a latency at batch N; a saturated
+"""The device model: latency = overhead(metric) + frames x r x (b(precision) x effective GMACs
++ d x input megapixels + h x activation MB) + c x weight MB + r x e x weighted layers on the
+graph's longest path [+ context switching on pipelined NPUs], r the runtime's factor (1 for the
+runtime the device model is for) (`frames` > 1 only for a latency at batch N; a saturated
 throughput drops the per-call c and e). Effective GMACs count a matrix product's MACs (fully
 connected, attention) times the device's `gemm_factor`: an NPU built for convolutions runs
 them at another efficiency.
@@ -154,6 +154,10 @@ class DeviceParams:
     weight_cache_mb: float = 0.0  # on-chip parameter cache: c applies to the weights beyond it
     borrowed: tuple[str, ...] = ()  # metrics whose overhead is the family's, not own rows
     scaled_from: str = ""  # how a device with few models took its sibling's model (pooling.py)
+    # the runtime the costs above are for (rows.runtime), and the per-frame and per-layer time
+    # of each other runtime the rows hold as a multiple of it: a runtime is a kernel library
+    runtime: str = ""
+    runtime_factor: dict[str, float] = field(default_factory=dict)
 
     def b(self, hw: Hardware, precision: str) -> float:
         if precision in self.b_ms_per_gmac:
@@ -174,9 +178,17 @@ class DeviceParams:
 
 
 def latency_ms(
-    hw: Hardware, profile: CostProfile, precision: str, p: DeviceParams, metric: str
+    hw: Hardware,
+    profile: CostProfile,
+    precision: str,
+    p: DeviceParams,
+    metric: str,
+    runtime: str | None = None,
 ) -> float:
-    """Projected time for a metric (ms; 1000/fps for throughput)."""
+    """Projected time for a metric (ms; 1000/fps for throughput) under `runtime` (rows.runtime;
+    None: the runtime the device model is for, DeviceParams.runtime). A runtime the rows do
+    not hold runs at the reference's speed."""
+    rf = p.runtime_factor.get(runtime, 1.0) if runtime else 1.0
     a = p.overhead_ms.get(metric)
     if a is None:  # the metric at another batch, else the smallest overhead (model-only-like)
         same = [v for k, v in p.overhead_ms.items() if base_metric(k) == base_metric(metric)]
@@ -190,12 +202,14 @@ def latency_ms(
     gmacs = profile.gmacs * (1 - share + p.gemm_factor * share)
     if "depthwise" in profile.kernels:
         gmacs *= p.depthwise_factor
-    per_frame = (
+    per_frame = rf * (
         p.b(hw, precision) * gmacs
         + p.d_ms_per_mpx * mpx
         + p.h_ms_per_act_mb * profile.act_mb(precision)
     )
-    per_call = 0.0 if saturated(metric, p.context is not None) else p.c_ms_per_mb * mb + per_layer
+    per_call = (
+        0.0 if saturated(metric, p.context is not None) else p.c_ms_per_mb * mb + rf * per_layer
+    )
     return a + frames_per_call(metric) * per_frame + per_call + ctx
 
 

@@ -21,7 +21,7 @@ from edgeplan.projection.device import (
 from edgeplan.projection.kernels import TAGGED
 from edgeplan.projection.pooling import Centre, borrowed_note, centred
 from edgeplan.projection.profile import CostProfile
-from edgeplan.projection.rows import metric_key
+from edgeplan.projection.rows import DEPLOYED_RUNTIME, metric_key, runtime
 from edgeplan.projection.samples import Sample, depthwise_identified
 from edgeplan.projection.split import REFERENCE_LAYERS, fit_split, weights_ln
 
@@ -58,6 +58,20 @@ def switches_contexts(hw: Hardware, samples: list[Sample]) -> bool:
     """A pipelined NPU whose rows show batching paying off for some model: its batch gap is
     context switching (device.Context)."""
     return hw.kind == "npu" and any(split for _, split in batch_splits(samples))
+
+
+def reference_runtime(samples: list[Sample]) -> str:
+    """The runtime a device model is for: the one edgeplan's agent runs where the rows hold it,
+    else the one with the most published models (then rows, then name)."""
+    models: dict[str, set[str]] = {}
+    rows: dict[str, int] = {}
+    for s in samples:
+        r = runtime(s.row)
+        models.setdefault(r, set()).add(s.row.model_id)
+        rows[r] = rows.get(r, 0) + 1
+    if DEPLOYED_RUNTIME in models:
+        return DEPLOYED_RUNTIME
+    return min(models, key=lambda r: (-len(models[r]), -rows[r], r))
 
 
 def _overhead_prior(metric: str, few_models: bool, saturating: bool) -> tuple[float, float]:
@@ -112,6 +126,14 @@ def fit(
         [precs.index(s.row.precision) if s.row.precision in precs else 0 for s in samples]
     )
     mi = np.array([metrics.index(k) for k in keys])
+    # on a CPU the runtime is the kernel library (XNNPACK, ncnn, oneDNN): each runtime other
+    # than the reference has its per-frame and per-layer time a factor of the reference's. An
+    # accelerator's front ends (LiteRT's QNN delegate, QNN itself) hand the graph to the same
+    # vendor compiler and kernels: one runtime
+    ref_rt = reference_runtime(samples)
+    runtimes = sorted({runtime(s.row) for s in samples} - {ref_rt}) if hw.kind == "cpu" else []
+    ri = np.array([runtimes.index(r) + 1 if r in runtimes else 0
+                   for r in (runtime(s.row) for s in samples)])  # fmt: skip
     lay = np.array([float(s.profile.layers or 0) for s in samples])
     path = np.array([float(s.profile.path_layers()) for s in samples])
     act = np.array([s.profile.act_mb(s.row.precision) for s in samples])
@@ -144,6 +166,8 @@ def fit(
             (f"a:{m}", np.log(max(fastest * sh, 0.05)), PRIOR_WEIGHT * pull)
             for m, sh, pull in zip(metrics, share, a_pull, strict=True)
         ],
+        # another runtime runs as fast as the reference unless the rows say otherwise
+        *[(f"r:{r}", 0.0, 0.3 * PRIOR_WEIGHT) for r in runtimes],
     ]
     if ctx:  # context switching: ln threshold GMACs, ln switch ms, weight of ln(layers /
         # reference), ln-GMAC shift per kernel tag
@@ -159,7 +183,8 @@ def fit(
     x0, pull = centred(roof, centre)
     nb, nm = len(precs), len(metrics)
     ia = nb + 6  # where the overheads start: after b per precision, c, d, e, h, gemm, dw
-    ik = ia + nm  # where the context terms start
+    ir = ia + nm  # where the runtime factors start
+    ik = ir + len(runtimes)  # where the context terms start
     tagm = np.array([[t in s.profile.kernels for t in TAGGED] for s in samples], float)
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
     wmb = np.array([s.profile.weight_bytes(s.row.precision) / 1e6 for s in samples])
@@ -168,30 +193,36 @@ def fit(
     frames = np.array([float(frames_per_call(k)) for k in row_keys])
     per_call = np.array([0.0 if saturated(k, ctx) else 1.0 for k in row_keys])
 
-    def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(b per precision, (c, d, e, h, gemm factor, depthwise factor), overheads, context
-        terms)."""
-        return np.exp(x[:nb]), np.exp(x[nb:ia]), np.exp(x[ia:ik]), x[ik:]
+    def unpack(
+        x: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(b per precision, (c, d, e, h, gemm factor, depthwise factor), overheads, runtime
+        factors (the reference's 1 first), context terms)."""
+        rf = np.concatenate([[1.0], np.exp(x[ir:ik])])
+        return np.exp(x[:nb]), np.exp(x[nb:ia]), np.exp(x[ia:ir]), rf, x[ik:]
 
     def predict(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(projected ms per row, d projected / d x per row and parameter)."""
-        b, (c, d, e, h, gf, dwf), a, k = unpack(x)
+        b, (c, d, e, h, gf, dwf), a, rf, k = unpack(x)
+        r = rf[ri]
         dwm = 1 + (dwf - 1) * is_dw
         flops = (g + (gf - 1) * gemm) * dwm
-        compute = b[pi] * flops + d * mpx + h * act
+        compute = r * (b[pi] * flops + d * mpx + h * act)
         # a layer's fixed cost scales with its precision's speed (precision_ratio: b over the
         # first precision's)
-        layer = per_call * e * path * b[pi] / b[0]
+        layer = per_call * r * e * path * b[pi] / b[0]
         pred = a[mi] + frames * compute + per_call * c * mb + layer
         grad = np.zeros((len(y), len(x)))
         rows = np.arange(len(y))
-        grad[rows, pi] = frames * b[pi] * flops + layer * (pi != 0)
+        grad[rows, pi] = frames * r * b[pi] * flops + layer * (pi != 0)
         grad[:, 0] -= layer * (pi != 0)
         grad[:, nb:ia] = np.column_stack(
-            [per_call * c * mb, frames * d * mpx, layer, frames * h * act,
-             frames * b[pi] * gf * gemm * dwm, frames * b[pi] * flops * is_dw]
+            [per_call * c * mb, frames * r * d * mpx, layer, frames * r * h * act,
+             frames * r * b[pi] * gf * gemm * dwm, frames * r * b[pi] * flops * is_dw]
         )  # fmt: skip
         grad[rows, ia + mi] = a[mi]
+        other = ri > 0
+        grad[rows[other], ir + ri[other] - 1] = (frames * compute + layer)[other]
         if ctx:
             shift = tagm @ k[5:] + k[2] * rel_layers + k[3] * rel_weights
             sig = 1 / (1 + np.exp(-CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)))
@@ -242,7 +273,7 @@ def fit(
         for xs in starts
     ]
     res = min(fits, key=lambda r: float(r.cost))
-    b, (c, d, e, h, gf, dwf), a, k = unpack(res.x)
+    b, (c, d, e, h, gf, dwf), a, rf, k = unpack(res.x)
     context = (
         Context(
             threshold_gmacs=float(np.exp(k[0])),
@@ -273,4 +304,6 @@ def fit(
         weight_cache_mb=weight_cache_mb,
         borrowed=tuple(sorted(set(metrics) - own_metrics)),
         notes=borrowed_note(set(metrics) - own_metrics, centre),
+        runtime=ref_rt,
+        runtime_factor={ref_rt: 1.0, **dict(zip(runtimes, rf[1:].tolist(), strict=True))},
     )

@@ -24,7 +24,7 @@ import numpy as np
 from edgeplan.catalogue.load import Hardware
 from edgeplan.projection.bands import device_family
 from edgeplan.projection.device import DeviceParams, latency_ms
-from edgeplan.projection.rows import metric_key
+from edgeplan.projection.rows import metric_key, runtime
 from edgeplan.projection.samples import Sample
 
 FAMILY_PULL = 1.0  # the family centre counts like one more published row (log units)
@@ -129,7 +129,10 @@ def scaled_from(
     predictor to a new one from a few measurements in the same spirit."""
     ref = replace(ref, weight_cache_mb=weight_cache_mb)  # its own chip's parameter cache
     logs = [
-        math.log(s.y_ms / latency_ms(hw, s.profile, s.row.precision, ref, metric_key(s.row)))
+        math.log(
+            s.y_ms
+            / latency_ms(hw, s.profile, s.row.precision, ref, metric_key(s.row), runtime(s.row))
+        )
         for s in samples
     ]
     ln_s = sum(logs) / (len(logs) + SCALE_PRIOR_PULL)

@@ -170,9 +170,12 @@ def project(
     cat: Catalogue,
     metric: str = "latency_ms_model_only",
     host: str | None = None,
+    runtime: str | None = None,
 ) -> Projection:
     """Projected latency (model only, unless another metric is asked) with its band. `host` is
-    the computer driving an accelerator: what the accelerator cannot run runs on its CPU."""
+    the computer driving an accelerator: what the accelerator cannot run runs on its CPU.
+    `runtime` (rows.runtime): on a CPU timed under several, the one to project for (None: the
+    device model's own, DeviceParams.runtime)."""
     hw = cat.device(device.split(":")[0])
     seg_hw = segment_hardware(device, cat) if ":" in device else hw
     ok, reason = _deployable(seg_hw, cat, precision, profile)
@@ -180,7 +183,13 @@ def project(
     notes = [n for n in p.notes if base_metric(metric) in n]  # its overhead borrowed
     if p.scaled_from:
         how += f"; {p.scaled_from}"
-    ms = latency_ms(seg_hw, profile, precision, p, metric)
+    if len(p.runtime_factor) > 1:  # a CPU timed under several runtimes: which one this is for
+        others = ", ".join(
+            f"{r} x{f:.2f}" for r, f in sorted(p.runtime_factor.items()) if r != p.runtime
+        )
+        rt = runtime if runtime in p.runtime_factor else p.runtime
+        how += f"; for {rt} (the rows' runtimes' per-frame time, {p.runtime}'s x1: {others})"
+    ms = latency_ms(seg_hw, profile, precision, p, metric, runtime)
     # a catalogue model published on this device or a sibling chip: anchored on those
     # figures (anchor.py), this device's own where it has them
     anchors = []

@@ -39,6 +39,25 @@ def segment_key(row: Published, cat: Catalogue) -> str:
     return row.device_id
 
 
+# a framework name's parts that are not its runtime: the unit it ran on, its precision
+_NOT_RUNTIME = ("-cpu", "-gpu", "-int8", "-fp16", "-fp32")
+_SAME_RUNTIME = {"litert": "tflite"}  # LiteRT is TensorFlow Lite renamed
+# the runtime edgeplan's agent runs (backends/onnxruntime_backend.py): a segment whose rows
+# hold it is projected for it
+DEPLOYED_RUNTIME = "onnxruntime"
+
+
+def runtime(row: Published) -> str:
+    """The runtime (kernel library) a row was timed with: its framework without the unit or
+    precision in its name (`tflite-cpu` and `litert` are `tflite`, `tensorrt-int8` is
+    `tensorrt`). On one chip, runtimes differ in their kernels: Ultralytics' Raspberry Pi 5
+    table runs YOLO11n 3.9x faster under ncnn than under TensorFlow Lite."""
+    name = row.framework.lower()
+    for part in _NOT_RUNTIME:
+        name = name.removesuffix(part)
+    return _SAME_RUNTIME.get(name, name)
+
+
 def segment_hardware(key: str, cat: Catalogue) -> Hardware:
     device, _, seg = key.partition(":")
     hw = cat.hardware[device]
