@@ -18,14 +18,17 @@ torchvision, timm, ultralytics, effdet installed):
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
 It prints a table and, with --json, writes {model_id: {layers, depth, gmacs, params_m,
-gemm_gmacs, attention_gmacs, act_elements_m, how}}: the figures committed to the catalogue's
-models.csv `layers`, `depth`, `gemm_gmacs`, `attention_gmacs` and `act_elements_m` columns
+gemm_gmacs, attention_gmacs, depthwise_gmacs, act_elements_m, how}}: the figures committed to the
+catalogue's models.csv `layers`, `depth`, `gemm_gmacs`, `attention_gmacs`, `depthwise_gmacs` and
+`act_elements_m` columns
 (`depth`: the weighted layers on the longest path from the input, followed through every op
 by a torch dispatch mode; branches side by side count once) (and the MACs and
 parameters of models that publish none, such as MLPerf's RetinaNet). `gemm_gmacs`: MACs in
 matrix products (fully-connected layers and attention's activation products);
 `attention_gmacs`: of those, attention's activation-by-activation products (no weights: an NPU
-cannot keep either operand in place); `act_elements_m`: activation elements (millions) the
+cannot keep either operand in place); `depthwise_gmacs`: MACs in depthwise convolutions (one
+input channel per group: little reuse per weight, a kernel class of its own on most chips);
+`act_elements_m`: activation elements (millions) the
 weighted layers read and write, the traffic a kernel moves besides its weights."""
 
 import argparse
@@ -478,6 +481,7 @@ class Counts:
     macs: int = 0
     gemm_macs: int = 0
     attention_macs: int = 0  # of gemm_macs, attention's activation-by-activation products
+    depthwise_macs: int = 0  # of macs, depthwise convolutions' (one input channel per group)
     depth: int = 0  # weighted layers on the longest input-to-output path
     head_depth: int = 0  # the same, to the deepest input of `capture` (a head counted by hand)
     act_elements: int = 0
@@ -515,6 +519,8 @@ def executed(
         macs = macs_of(m, out)
         c.macs += macs
         c.gemm_macs += macs if isinstance(m, nn.Linear) else 0
+        depthwise = isinstance(m, nn.Conv2d) and m.groups > 1 and m.in_channels == m.groups
+        c.depthwise_macs += macs if depthwise else 0
         c.act_elements += inp[0].numel() + out.numel()
 
     def seen(m: Any, _: Any, out: Any) -> None:
@@ -578,6 +584,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "params_m": round(params / 1e6, 3),
             "gemm_gmacs": round(c.gemm_macs / 1e9, 3),
             "attention_gmacs": round(c.attention_macs / 1e9, 3),
+            "depthwise_gmacs": round(c.depthwise_macs / 1e9, 4),
             "depth": c.depth,
             "act_elements_m": round(c.act_elements / 1e6, 2),
             "how": f"{note} @{side if isinstance(side, int) else '{}x{}'.format(*side[::-1])}",
@@ -596,6 +603,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "depth": body.head_depth + 1,  # one output convolution after the neck
             "gemm_gmacs": 0.0,
             "attention_gmacs": 0.0,
+            "depthwise_gmacs": round(body.depthwise_macs / 1e9, 4),  # the head has none
             "act_elements_m": round((body.act_elements + head_in + head_out) / 1e6, 2),
             "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body.layers}) + "
             f"{YOLOV5_HEAD} output convolutions",
@@ -608,20 +616,21 @@ def main() -> int:
     ap.add_argument(
         "--json",
         help="write {model_id: {layers, depth, gmacs, params_m, gemm_gmacs, attention_gmacs, "
-        "act_elements_m, how}} here",
+        "depthwise_gmacs, act_elements_m, how}} here",
     )
     ap.add_argument("--only", nargs="*", help="count only these model ids (whole builds)")
     args = ap.parse_args()
     counts = count_all(set(args.only) if args.only else None)
     print(
         f"{'model':36s} {'layers':>6s} {'GMACs':>8s} {'params M':>8s} {'gemm GMACs':>10s} "
-        f"{'attn GMACs':>10s} {'act M':>7s}  how"
+        f"{'attn GMACs':>10s} {'dw GMACs':>9s} {'act M':>7s}  how"
     )
     for mid, row in sorted(counts.items()):
         g, pm = row.get("gmacs", ""), row.get("params_m", "")
         print(
             f"{mid:36s} {row['layers']:>6d} {g!s:>8s} {pm!s:>8s} {row['gemm_gmacs']!s:>10s} "
-            f"{row['attention_gmacs']!s:>10s} {row['act_elements_m']!s:>7s}  {row['how']}"
+            f"{row['attention_gmacs']!s:>10s} {row['depthwise_gmacs']!s:>9s} "
+            f"{row['act_elements_m']!s:>7s}  {row['how']}"
         )
     if args.json:
         with open(args.json, "w") as f:

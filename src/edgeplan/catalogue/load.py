@@ -63,6 +63,10 @@ class ModelFacts:
     gemm_gmacs: float | None = None
     # of those, attention's activation-by-activation products (no weights), when counted
     attention_gmacs: float | None = None
+    # MACs in depthwise convolutions (one input channel per group), when counted
+    depthwise_gmacs: float | None = None
+    # else, for a depthwise-tagged model: its task's median depthwise share of MACs
+    depthwise_share_estimate: float | None = None
     # activation elements (millions) the weighted layers read and write, when counted
     act_elements_m: float | None = None
     act_elements_estimate: float | None = None  # else: GMACs x its task's median per GMAC
@@ -185,6 +189,7 @@ def _model(r: dict[str, str]) -> ModelFacts:
         depth=_layers(r, "depth"),
         gemm_gmacs=_non_negative(r, "gemm_gmacs"),
         attention_gmacs=_attention_gmacs(r),
+        depthwise_gmacs=_non_negative(r, "depthwise_gmacs"),
         act_elements_m=_non_negative(r, "act_elements_m"),
     )
 
@@ -282,7 +287,12 @@ def load_catalogue(user_file: Path | None = None) -> Catalogue:
                 )
         origin.append(f"overrides from {user_file}")
     return Catalogue(
-        hw, _with_activation_estimates(_with_layer_estimates(models)), pub, prices, rules, origin
+        hw,
+        _with_depthwise_estimates(_with_activation_estimates(_with_layer_estimates(models))),
+        pub,
+        prices,
+        rules,
+        origin,
     )
 
 
@@ -306,6 +316,26 @@ def _with_layer_estimates(models: dict[str, ModelFacts]) -> dict[str, ModelFacts
     of_task = _task_medians(counted, lambda m: m.layers or 0, statistics.median_low)
     return {
         k: m if m.layers else replace(m, layers_estimate=int(of_task(m.task)))
+        for k, m in models.items()
+    }
+
+
+def _with_depthwise_estimates(models: dict[str, ModelFacts]) -> dict[str, ModelFacts]:
+    """Depthwise-tagged models without counted depthwise MACs get the median depthwise share of
+    the counted depthwise-tagged models of the same task (of all of them when their task has
+    none), marked as an estimate."""
+    counted = [
+        m for m in models.values() if m.depthwise_gmacs and m.gmacs and "depthwise" in m.kernels
+    ]
+    if not counted:
+        return models
+    of_task = _task_medians(
+        counted, lambda m: (m.depthwise_gmacs or 0.0) / (m.gmacs or 1.0), statistics.median
+    )
+    return {
+        k: replace(m, depthwise_share_estimate=min(1.0, of_task(m.task)))
+        if m.depthwise_gmacs is None and "depthwise" in m.kernels
+        else m
         for k, m in models.items()
     }
 

@@ -94,6 +94,10 @@ def project(
         "layers_source": _layers_source(model, cat, mix),
         "gemm_gmacs": round(profile.gemm_gmacs, 4),
         "attention_gmacs": round(profile.attention_gmacs, 4),
+        "depthwise_gmacs": round(profile.depthwise_gmacs, 4),
+        "depthwise_estimated": mix is None
+        and model in cat.models
+        and cat.models[model].depthwise_gmacs is None,
         "act_elements_m": round(profile.act_elements_m, 3) if profile.act_elements_m else None,
         "source": profile.source,
     }
@@ -131,10 +135,16 @@ def _kernel_line(name: str, facts: dict) -> str:
     if facts.get("act_elements_m"):
         layers += f"; they move {facts['act_elements_m']:g} M activation elements"
     if not mix:
-        gemm = f" ({facts['gemm_gmacs']:g} in matrix products" if facts["gemm_gmacs"] else ""
-        if gemm and facts["attention_gmacs"]:
-            gemm += f", {facts['attention_gmacs']:g} of them attention's"
-        gemm += ")" if gemm else ""
+        of = []
+        if facts["gemm_gmacs"]:
+            of.append(f"{facts['gemm_gmacs']:g} in matrix products")
+            if facts["attention_gmacs"]:
+                of[-1] += f", {facts['attention_gmacs']:g} of them attention's"
+        if facts["depthwise_gmacs"]:
+            of.append(f"{facts['depthwise_gmacs']:g} in depthwise convolutions")
+            if facts["depthwise_estimated"]:
+                of[-1] += ", estimated from its task's median share"
+        gemm = f" ({'; '.join(of)})" if of else ""
         return f"{name}: {facts['gmacs']:g} GMACs{gemm}; kernel tags (catalogue): {tags}" + layers
     parts = [
         f"{k} {v['macs'] / 1e6:.1f} MMACs ({v['count']} ops)"

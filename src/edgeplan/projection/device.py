@@ -3,8 +3,8 @@
 graph's longest path [+ context switching on pipelined NPUs], r the runtime's factor (1 for the
 runtime the device model is for) (`frames` > 1 only for a latency at batch N; a saturated
 throughput drops the per-call c and e). Effective GMACs count a matrix product's MACs (fully
-connected, attention) times the device's `gemm_factor`: an NPU built for convolutions runs
-them at another efficiency.
+connected, attention) times the device's `gemm_factor` and a depthwise convolution's times its
+`depthwise_factor`: a chip built for dense convolutions runs them at other efficiencies.
 
 A layer's fixed cost e is at the device's first fitted precision and scales to another with
 the precision's MAC speed (DeviceParams.precision_ratio).
@@ -143,8 +143,9 @@ class DeviceParams:
     h_ms_per_act_mb: float = 0.0  # per MB of activations the weighted layers move
     gemm_factor: float = 1.0  # a matrix product's MAC costs this many convolution MACs
     gemm_evidence: float = 0.0  # rows' worth of matrix-product MACs the factor was fitted on
-    # a depthwise-tagged model's MAC costs this many of a dense model's: little reuse per weight
-    # makes a dense array (Hailo, Hexagon) run depthwise blocks below its dense efficiency
+    # a depthwise convolution's MAC costs this many dense convolution MACs: little reuse per
+    # weight makes a dense array (Hailo, Hexagon) or a CPU's SIMD run them below its dense
+    # efficiency
     depthwise_factor: float = 1.0
     precisions_fitted: tuple[str, ...] = ()
     band_pct: float = 30.0  # from leave-one-model-out; a wide default before validation
@@ -198,10 +199,8 @@ def latency_ms(
     weight_mb = profile.weight_bytes(precision) / 1e6
     ctx = p.context.ms(profile, batch_of(metric), weight_mb) if p.context else 0.0
     per_layer = p.e_ms_per_layer * profile.path_layers() * p.precision_ratio(hw, precision)
-    share = profile.gemm_share()
-    gmacs = profile.gmacs * (1 - share + p.gemm_factor * share)
-    if "depthwise" in profile.kernels:
-        gmacs *= p.depthwise_factor
+    gs, ds = profile.gemm_share(), depthwise_share(profile, p.context is not None)
+    gmacs = profile.gmacs * (1 - gs - ds + p.gemm_factor * gs + p.depthwise_factor * ds)
     per_frame = rf * (
         p.b(hw, precision) * gmacs
         + p.d_ms_per_mpx * mpx
@@ -211,6 +210,18 @@ def latency_ms(
         0.0 if saturated(metric, p.context is not None) else p.c_ms_per_mb * mb + rf * per_layer
     )
     return a + frames_per_call(metric) * per_frame + per_call + ctx
+
+
+def depthwise_share(profile: CostProfile, pipelined: bool) -> float:
+    """The share of a model's MACs its device's depthwise factor applies to. A time-multiplexed
+    chip (CPU, GPU, Hexagon, Edge TPU) runs a depthwise layer in turn at its kernel's
+    efficiency: its depthwise MACs. A pipelined dataflow NPU (Hailo) gives every layer compute
+    units of its own for the whole run, and what a depthwise layer holds its MACs do not
+    measure: its rows tell only whether a model has such layers (as for its context split), so
+    the factor applies to all of a depthwise-tagged model's convolution MACs."""
+    if pipelined:
+        return 1.0 - profile.gemm_share() if "depthwise" in profile.kernels else 0.0
+    return profile.depthwise_share()
 
 
 def frames_per_call(metric: str) -> int:

@@ -12,6 +12,7 @@ from edgeplan.projection.device import (
     Context,
     DeviceParams,
     base_metric,
+    depthwise_share,
     frames_per_call,
     prior_b,
     prior_c,
@@ -139,7 +140,7 @@ def fit(
     act = np.array([s.profile.act_mb(s.row.precision) for s in samples])
     gemm_share = np.array([s.profile.gemm_share() for s in samples])
     gemm = g * gemm_share
-    is_dw = np.array([float("depthwise" in s.profile.kernels) for s in samples])
+    dwg = g * np.array([depthwise_share(s.profile, ctx) for s in samples])
     # models behind each overhead: an overhead is told apart from compute by its own rows
     models_of: dict[str, set[str]] = {}
     for key, smp in zip(keys, samples, strict=True):
@@ -159,7 +160,7 @@ def fit(
         # convolution's does, unless the rows (or the family's) say otherwise
         ("h", np.log(prior_c(hw)), 0.3 * PRIOR_WEIGHT),
         ("gemm", 0.0, 0.3 * PRIOR_WEIGHT),
-        # a depthwise-tagged model's MACs cost what a dense model's do, unless the rows say
+        # a depthwise convolution's MAC costs what a dense one's does, unless the rows say
         # (held at 1 where they cannot tell it from size or from the device's other rows)
         ("dw", 0.0, 0.3 * PRIOR_WEIGHT if depthwise_identified(samples) else HELD_PULL),
         *[
@@ -205,8 +206,7 @@ def fit(
         """(projected ms per row, d projected / d x per row and parameter)."""
         b, (c, d, e, h, gf, dwf), a, rf, k = unpack(x)
         r = rf[ri]
-        dwm = 1 + (dwf - 1) * is_dw
-        flops = (g + (gf - 1) * gemm) * dwm
+        flops = g + (gf - 1) * gemm + (dwf - 1) * dwg
         compute = r * (b[pi] * flops + d * mpx + h * act)
         # a layer's fixed cost scales with its precision's speed (precision_ratio: b over the
         # first precision's)
@@ -218,7 +218,7 @@ def fit(
         grad[:, 0] -= layer * (pi != 0)
         grad[:, nb:ia] = np.column_stack(
             [per_call * c * mb, frames * r * d * mpx, layer, frames * r * h * act,
-             frames * r * b[pi] * gf * gemm * dwm, frames * r * b[pi] * flops * is_dw]
+             frames * r * b[pi] * gf * gemm, frames * r * b[pi] * dwf * dwg]
         )  # fmt: skip
         grad[rows, ia + mi] = a[mi]
         other = ri > 0

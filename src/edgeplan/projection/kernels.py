@@ -100,6 +100,12 @@ def gemm_macs(ops: Iterable[OpStat]) -> int:
     return sum(op.macs for op in ops if kernel_of(op) in MATRIX)
 
 
+def kernel_macs(ops: Iterable[OpStat], kernel: str) -> int:
+    """MACs in one kernel class (`depthwise`: one input channel per group, little reuse per
+    weight, so a chip runs them at an efficiency of their own)."""
+    return sum(op.macs for op in ops if kernel_of(op) == kernel)
+
+
 def attention_macs(ops: Iterable[OpStat]) -> int:
     """MACs in attention's activation-by-activation products (of gemm_macs): neither operand
     is a weight, so an NPU that keeps weights in place next to its MAC arrays (Hailo) streams

@@ -10,6 +10,7 @@ from edgeplan.projection.kernels import (
     attention_macs,
     critical_depth,
     gemm_macs,
+    kernel_macs,
     tags,
     weighted_layers,
 )
@@ -33,6 +34,7 @@ class CostProfile:
     depth: int | None = None
     gemm_gmacs: float = 0.0  # of gmacs, in matrix products (fully connected, attention)
     attention_gmacs: float = 0.0  # of gemm_gmacs, attention's activation-by-activation products
+    depthwise_gmacs: float = 0.0  # of gmacs, in depthwise convolutions
     # activation elements (millions) the weighted layers read and write; None when not known
     act_elements_m: float | None = None
 
@@ -52,6 +54,12 @@ class CostProfile:
     def gemm_share(self) -> float:
         """The share of MACs in matrix products (0 to 1)."""
         return min(1.0, self.gemm_gmacs / self.gmacs) if self.gmacs > 0 else 0.0
+
+    def depthwise_share(self) -> float:
+        """The share of MACs in depthwise convolutions (0 to 1 - gemm_share)."""
+        if self.gmacs <= 0:
+            return 0.0
+        return min(1.0 - self.gemm_share(), self.depthwise_gmacs / self.gmacs)
 
     def attention_share(self) -> float:
         """The share of MACs in attention's activation products (0 to gemm_share)."""
@@ -76,6 +84,7 @@ def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
         depth=critical_depth(a.ops) or None,
         gemm_gmacs=gemm_macs(a.ops) / 1e9,
         attention_gmacs=attention_macs(a.ops) / 1e9,
+        depthwise_gmacs=kernel_macs(a.ops, "depthwise") / 1e9,
         act_elements_m=activation_elems(a.ops) / 1e6 or None,
     )
 
@@ -92,6 +101,9 @@ def from_facts(
         return None
     if m.attention_gmacs and m.gemm_gmacs and m.gemm_gmacs > g:
         g += m.attention_gmacs
+    dw = m.depthwise_gmacs
+    if dw is None:  # not counted: a depthwise-tagged model's task's median share, else none
+        dw = g * (m.depthwise_share_estimate or 0.0)
     return CostProfile(
         name=m.id,
         gmacs=g,
@@ -103,5 +115,6 @@ def from_facts(
         depth=m.depth if m.layers else None,  # a count of the same definition, or none
         gemm_gmacs=m.gemm_gmacs or 0.0,
         attention_gmacs=m.attention_gmacs or 0.0,
+        depthwise_gmacs=dw,
         act_elements_m=m.act_elements_m or m.act_elements_estimate,
     )
