@@ -1,5 +1,8 @@
 """A CPU timed under several runtimes: each runtime's kernels are a factor of the reference's."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +14,7 @@ from edgeplan.projection.devicefit import reference_runtime
 from edgeplan.projection.profile import CostProfile, from_facts
 from edgeplan.projection.project import project
 from edgeplan.projection.rows import runtime
+from tests.projection.test_projection import _cli
 
 CAT = load_catalogue()
 METRIC = "latency_ms_model_only"
@@ -106,3 +110,19 @@ def test_the_raspberry_pi_5_is_projected_per_runtime() -> None:
     assert ncnn.latency_ms and tflite.latency_ms and default.latency_ms
     assert ncnn.latency_ms < default.latency_ms < tflite.latency_ms
     assert "for onnxruntime" in default.calibration
+
+
+def test_project_cli_projects_for_the_runtime_asked(tmp_path: Path) -> None:
+    """`--runtime ncnn` on the Pi 5 uses ncnn's factor; a device whose rows hold no ncnn says
+    so and projects for its own runtime."""
+    out = tmp_path / "p.json"
+    r = _cli("project", "yolo11s_640", "--device", "rpi5,nvidia-t4", "--precision", "fp32",
+             "--runtime", "ncnn", "--json", str(out), store=tmp_path / "store")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    pi, t4 = (x["projection"] for x in json.loads(out.read_text()))
+    assert "for ncnn" in pi["calibration"]
+    assert any("no published rows of nvidia-t4 under ncnn" in n for n in t4["notes"])
+    default = _cli("project", "yolo11s_640", "--device", "rpi5", "--precision", "fp32",
+                   "--json", str(out), store=tmp_path / "store")  # fmt: skip
+    assert default.returncode == 0, default.stderr
+    assert json.loads(out.read_text())[0]["projection"]["latency_ms"] > pi["latency_ms"]

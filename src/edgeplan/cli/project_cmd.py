@@ -21,6 +21,7 @@ from edgeplan.projection.cache import cached_calibrate
 from edgeplan.projection.field import field_rows
 from edgeplan.projection.profile import from_analysis, from_facts
 from edgeplan.projection.project import project as run_project
+from edgeplan.projection.rows import runtime_name
 from edgeplan.records.precedence import best
 from edgeplan.records.store import RecordStore
 
@@ -37,6 +38,12 @@ def project(
         [], help="Catalogue device id; repeat for several, or separate them with commas."
     ),
     precision: str = typer.Option("int8", help="int8 | fp16 | fp32"),
+    runtime: str | None = typer.Option(
+        None,
+        help="On a CPU timed under several runtimes (tflite, onnxruntime, openvino, ncnn, mnn): "
+        "the one to project for, at its fitted factor. Default: onnxruntime where the device's "
+        "rows hold it, else its best-covered runtime.",
+    ),
     published: Path | None = typer.Option(
         None, help="Batch: CSV with published_latency.csv columns."
     ),
@@ -104,7 +111,9 @@ def project(
     results = []
     for dev in device:
         on_dev = _on_device(store, sha, dev) if sha else None
-        pr = run_project(profile, dev, precision, cal, cat)
+        pr = run_project(
+            profile, dev, precision, cal, cat, runtime=runtime_name(runtime) if runtime else None
+        )
         results.append({"projection": asdict(pr), "measured_on_device": on_dev, "model": facts})
     _print(results, profile.name, precision)
     console.print(_kernel_line(profile.name, facts))

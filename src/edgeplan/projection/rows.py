@@ -48,11 +48,16 @@ DEPLOYED_RUNTIME = "onnxruntime"
 
 
 def runtime(row: Published) -> str:
-    """The runtime (kernel library) a row was timed with: its framework without the unit or
-    precision in its name (`tflite-cpu` and `litert` are `tflite`, `tensorrt-int8` is
-    `tensorrt`). On one chip, runtimes differ in their kernels: Ultralytics' Raspberry Pi 5
-    table runs YOLO11n 3.9x faster under ncnn than under TensorFlow Lite."""
-    name = row.framework.lower()
+    """The runtime (kernel library) a row was timed with (runtime_name of its framework). On
+    one chip, runtimes differ in their kernels: Ultralytics' Raspberry Pi 5 table runs YOLO11n
+    3.9x faster under ncnn than under TensorFlow Lite."""
+    return runtime_name(row.framework)
+
+
+def runtime_name(framework: str) -> str:
+    """A framework's runtime: its name without the unit or precision in it (`tflite-cpu` and
+    `litert` are `tflite`, `tensorrt-int8` is `tensorrt`)."""
+    name = framework.strip().lower()
     for part in _NOT_RUNTIME:
         name = name.removesuffix(part)
     return _SAME_RUNTIME.get(name, name)
