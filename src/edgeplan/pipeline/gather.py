@@ -9,7 +9,8 @@ from pathlib import Path
 import edgeplan
 from edgeplan.catalogue.load import Catalogue
 from edgeplan.models.analysis import analyse
-from edgeplan.models.files import open_model
+from edgeplan.models.files import detect_format, open_model
+from edgeplan.pipeline.deploy import CPU_BACKEND
 from edgeplan.pipeline.evidence import Accuracy, CascadeChoice, Evidence
 from edgeplan.pipeline.gather_int8 import Held, accuracy_of, accuracy_under, gather_int8, shown
 from edgeplan.pipeline.measure import accuracy, cached_or_measure, host_records
@@ -18,6 +19,7 @@ from edgeplan.progress import Progress
 from edgeplan.projection.bands import Calibration
 from edgeplan.projection.profile import CostProfile, from_analysis, from_facts
 from edgeplan.projection.project import project
+from edgeplan.projection.rows import runtime_name
 from edgeplan.records.accuracy import (
     CascadeRecord,
     ProductionRecord,
@@ -165,6 +167,15 @@ def accelerator_hosts(fleet: Fleet, cat: Catalogue) -> dict[str, str]:
     return out
 
 
+def _cpu_runtime(ref: ModelRef, device: str, cat: Catalogue) -> str | None:
+    """On a CPU, the runtime the deployed agent runs this model file with (its format's CPU
+    backend, deploy.CPU_BACKEND): a CPU's device model has a factor per runtime its rows hold.
+    None elsewhere, and for a catalogue model without a file (the device model's own)."""
+    if ref.path is None or cat.device(device).kind != "cpu":
+        return None
+    return runtime_name(CPU_BACKEND.get(detect_format(ref.path), "onnxruntime"))
+
+
 def _projection(
     m: str,
     ref: ModelRef,
@@ -181,14 +192,17 @@ def _projection(
     """One projection as a record. `target` names what it is for (a device id, or a cloud
     option id whose accelerator is `device`)."""
     host = ev.hosts.get(target)
-    pr = project(prof, device, prec, cal, cat, host=host)
+    rt = _cpu_runtime(ref, device, cat)
+    pr = project(prof, device, prec, cal, cat, host=host, runtime=rt)
     tput = pr.throughput_fps
     if throughput_metric:  # batched serving: the device's throughput rows, not 1000 / latency
-        tput = project(prof, device, prec, cal, cat, metric="throughput_fps").throughput_fps
+        tput = project(
+            prof, device, prec, cal, cat, metric="throughput_fps", runtime=rt
+        ).throughput_fps
     key = hashlib.sha256(
         json.dumps(
             [ev.sha256.get(m, m), target, device, prec, host, round(tail, 4),
-             "; ".join(cat.origin), edgeplan.__version__]
+             "; ".join(cat.origin), edgeplan.__version__, rt]
         ).encode()
     ).hexdigest()  # fmt: skip
     return ProjectionRecord(

@@ -189,11 +189,8 @@ def project(
         )
         rt = runtime if runtime in p.runtime_factor else p.runtime
         how += f"; for {rt} (the rows' runtimes' per-frame time, {p.runtime}'s x1: {others})"
-    if runtime and runtime not in p.runtime_factor:
-        notes.append(
-            f"no published rows of {device} under {runtime}: projected for "
-            f"{p.runtime or 'the runtime its rows were timed with'}"
-        )
+    if runtime and p.runtime and runtime not in p.runtime_factor:  # rows, but none under it
+        notes.append(f"no published rows of {device} under {runtime}: projected for {p.runtime}")
     ms = latency_ms(seg_hw, profile, precision, p, metric, runtime)
     # a catalogue model published on this device or a sibling chip: anchored on those
     # figures (anchor.py), this device's own where it has them
