@@ -102,7 +102,9 @@ def fit(
     On a pipelined NPU with batch-1 and batch-N rows the batch gap is fitted as context
     switching, not as a per-batch overhead. `weight_cache_mb`: parameters the chip keeps
     on-chip (its deployment rule); only the rest costs weight traffic. `classify`: fit the
-    calibrated split classifier that sets a context device's band class (split.py)."""
+    calibrated split classifier that sets a context device's band class (split.py). On a CPU
+    whose rows were timed under several runtimes, each runtime but the reference
+    (reference_runtime) gets a factor on its per-frame and per-layer time."""
     if not samples:
         raise ValueError("nothing to fit")
     ctx = switches_contexts(hw, samples)
