@@ -5,11 +5,10 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
 from edgeplan.catalogue import load_catalogue
 from edgeplan.catalogue.load import Published
@@ -21,6 +20,7 @@ from edgeplan.projection.device import Context, DeviceParams, latency_ms
 from edgeplan.projection.kernels import kernel_mix, tags
 from edgeplan.projection.profile import CostProfile, from_analysis, from_facts
 from edgeplan.projection.project import project
+from tests.onnx_graphs import save_graph
 
 CAT = load_catalogue()
 CAL = calibrate(CAT)
@@ -44,16 +44,7 @@ def _attention_block(path: Path) -> Path:
         helper.make_node("MatMul", ["q", "qt"], ["scores"]),
         helper.make_node("Softmax", ["scores"], ["y"], axis=-1),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "attn",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64, 64])],
-        [w_dw, w_pw, w_q, shape],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.save(model, path)
-    return path
+    return save_graph(path, nodes, [w_dw, w_pw, w_q, shape], [1, 8, 8, 8], [1, 64, 64])
 
 
 def test_static_analysis_classes_kernels(tmp_path: Path) -> None:
@@ -386,15 +377,7 @@ def _two_branches(path: Path) -> Path:
         helper.make_node("Conv", ["b", "w_c"], ["c"]),
         helper.make_node("Add", ["a", "c"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "branches",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])],
-        ws,
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-    return path
+    return save_graph(path, nodes, ws, [1, 8, 8, 8], [1, 8, 8, 8])
 
 
 def test_the_critical_path_counts_branches_once(tmp_path: Path) -> None:

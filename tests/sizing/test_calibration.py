@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
@@ -25,6 +24,7 @@ from edgeplan.sizing.calibration import (
 from edgeplan.sizing.passes import Int8Static, PassInputs
 from edgeplan.sizing.variants import build, variant_id
 from edgeplan.spec.modelcard import InputSpec
+from tests.onnx_graphs import save_graph
 
 
 @pytest.mark.parametrize(
@@ -154,14 +154,7 @@ def _model_with_an_empty_tensor(path: Path) -> None:
         helper.make_tensor("s1", TensorProto.INT64, [1], [0]),
         helper.make_tensor("ax", TensorProto.INT64, [1], [1]),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 16, 16])],
-        inits,
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    save_graph(path, nodes, inits, [1, 3, 16, 16], [1, 4, 16, 16], opset=13)
 
 
 def test_a_zero_size_tensor_does_not_break_percentile(tmp_path: Path) -> None:
