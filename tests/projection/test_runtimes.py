@@ -126,6 +126,10 @@ def test_project_cli_projects_for_the_runtime_asked(tmp_path: Path) -> None:
                    "--json", str(out), store=tmp_path / "store")  # fmt: skip
     assert default.returncode == 0, default.stderr
     assert json.loads(out.read_text())[0]["projection"]["latency_ms"] > pi["latency_ms"]
+    typo = _cli("project", "yolo11s_640", "--device", "rpi5", "--runtime", "ncn",
+                store=tmp_path / "store")  # fmt: skip
+    assert typo.returncode != 0 and "allowed:" in typo.stderr + typo.stdout
+    assert "ncnn" in typo.stderr + typo.stdout
 
 
 def test_a_plan_projects_a_cpu_for_the_backend_its_agent_runs(

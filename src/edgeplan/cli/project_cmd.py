@@ -90,6 +90,13 @@ def project(
         )
     for dev in device:  # every id checked before any work, each error listing the valid ones
         cat.device(dev)
+    if runtime is not None:
+        known = sorted({runtime_name(r.framework) for r in cat.published if r.framework})
+        if runtime_name(runtime) not in known:
+            raise ConfigError(
+                f"--runtime {runtime!r} is not a runtime of any published row; allowed: "
+                + ", ".join(known)
+            )
     profile, sha, mix = _profile(model, cat, cal)
     facts = {
         "gmacs": round(profile.gmacs, 4),
