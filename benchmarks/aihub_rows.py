@@ -40,6 +40,7 @@ RUNTIMES = {"tflite": "tflite-qnn", "qnn_dlc": "qnn", "qnn_context_binary": "qnn
             "onnx": "onnxruntime-qnn"}  # fmt: skip
 # AI Hub model folder -> (catalogue model id, the checkpoint and input info.yaml must name)
 HUB_IDS = {
+    "beit": ("beit_base_224", "Imagenet", "224x224"),
     "convnext_base": ("convnext_base_224", "Imagenet", "224x224"),
     "convnext_tiny": ("convnext_tiny_224", "Imagenet", "224x224"),
     "densenet121": ("densenet121_224", "Imagenet", "224x224"),
@@ -47,13 +48,20 @@ HUB_IDS = {
     "efficientnet_b0": ("efficientnet_b0_224", "Imagenet", "224x224"),
     "efficientnet_b4": ("efficientnet_b4_380", "Imagenet", "380x380"),
     "efficientnet_v2_s": ("efficientnet_v2_s_384", "Imagenet", "384x384"),
+    "efficientvit_b2_cls": ("efficientvit_b2_224", "Imagenet", "224x224"),
+    "efficientvit_l2_cls": ("efficientvit_l2_224", "Imagenet", "224x224"),
+    "dla102x": ("dla102x_224", "Imagenet", "224x224"),
     "googlenet": ("inception_v1_224", "Imagenet", "224x224"),
     "inception_v3": ("inception_v3_224", "Imagenet", "224x224"),
+    "levit": ("levit_128s_224", "LeViT-128S", "224x224"),
     "mnasnet05": ("mnasnet0_5_224", "Imagenet", "224x224"),
+    "mobile_vit": ("mobilevit_s_224", "Imagenet", "224x224"),
     "mobilenet_v2": ("mobilenet_v2_1.0_224", "Imagenet", "224x224"),
     "mobilenet_v3_large": ("mobilenet_v3_large_224", "Imagenet", "224x224"),
     "mobilenet_v3_small": ("mobilenet_v3_small_224", "Imagenet", "224x224"),
     "regnet": ("regnetx_3.2gf_224", "Imagenet", "224x224"),
+    # info.yaml gives the checkpoint file and its input as "1x3x224" (224x224 in model.py)
+    "regnet_y_800mf": ("regnety_800mf_224", "regnet_y_800mf-1b27b58c.pth", "1x3x224"),
     "resnet101": ("resnet101_224", "Imagenet", "224x224"),
     "resnet18": ("resnet18_224", "Imagenet", "224x224"),
     "resnet50": ("resnet50_224", "Imagenet", "224x224"),

@@ -182,6 +182,21 @@ def _slim_inception_v2() -> Any:
     return inception_v2()
 
 
+def _beit(name: str) -> Callable[[], Any]:
+    """BEiT with its query-key-value product run as the module (timm's default folds the biases
+    into a functional call that no module hook sees): the same MACs, counted as a layer."""
+
+    def build() -> Any:
+        import timm
+
+        model = timm.create_model(name, pretrained=False)
+        for block in model.blocks:
+            block.attn.qkv_bias_separate = True
+        return model
+
+    return build
+
+
 def _timm(name: str) -> Callable[[], Any]:
     def build() -> Any:
         import timm
@@ -341,8 +356,22 @@ for _mid, _name, _side in (
     ("resnet101_224", "resnet101", 224), ("resnext101_32x8d_224", "resnext101_32x8d", 224),
     ("shufflenet_v2_x0_5_224", "shufflenet_v2_x0_5", 224),
     ("wide_resnet50_2_224", "wide_resnet50_2", 224),
+    ("regnety_800mf_224", "regnet_y_800mf", 224),
 ):  # fmt: skip
     MODELS[_mid] = (_tv(_name), _side, "torchvision")
+# ... and its timm (or timm-equivalent: LeViT-128S and MobileViT-S from their Hugging Face
+# checkpoints, EfficientViT from MIT's definition) networks
+for _mid, _name in (
+    ("dla102x_224", "dla102x"), ("efficientvit_b2_224", "efficientvit_b2"),
+    ("efficientvit_l2_224", "efficientvit_l2"), ("levit_128s_224", "levit_128s"),
+    ("mobilevit_s_224", "mobilevit_s"),
+):  # fmt: skip
+    MODELS[_mid] = (_timm(_name), 224, f"timm {_name}")
+MODELS["beit_base_224"] = (  # Hugging Face microsoft/beit-base-patch16-224, the same network
+    _beit("beit_base_patch16_224"),
+    224,
+    "timm beit_base_patch16_224 (query-key-value as a layer)",
+)
 # Apple's FastViT and MobileOne READMEs (iPhone 12 Pro latencies), at their stated inputs
 for _name in ("fastvit_t12", "fastvit_s12", "fastvit_sa12", "fastvit_sa24", "fastvit_sa36"):
     MODELS[f"{_name}_256"] = (_timm_reparameterized(_name), 256, f"timm {_name}, reparameterized")
