@@ -18,9 +18,9 @@ torchvision, timm, ultralytics, effdet installed):
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
 It prints a table and, with --json, writes {model_id: {layers, depth, gmacs, params_m,
-gemm_gmacs, attention_gmacs, depthwise_gmacs, act_elements_m, how}}: the figures committed to the
-catalogue's models.csv `layers`, `depth`, `gemm_gmacs`, `attention_gmacs`, `depthwise_gmacs` and
-`act_elements_m` columns
+gemm_gmacs, attention_gmacs, depthwise_gmacs, act_elements_m, global_gates, how}}: the figures
+committed to the catalogue's models.csv `layers`, `depth`, `gemm_gmacs`, `attention_gmacs`,
+`depthwise_gmacs`, `act_elements_m` and `global_gates` columns
 (`depth`: the weighted layers on the longest path from the input, followed through every op
 by a torch dispatch mode; branches side by side count once) (and the MACs and
 parameters of models that publish none, such as MLPerf's RetinaNet). `gemm_gmacs`: MACs in
@@ -29,7 +29,9 @@ matrix products (fully-connected layers and attention's activation products);
 cannot keep either operand in place); `depthwise_gmacs`: MACs in depthwise convolutions (one
 input channel per group: little reuse per weight, a kernel class of its own on most chips);
 `act_elements_m`: activation elements (millions) the
-weighted layers read and write, the traffic a kernel moves besides its weights."""
+weighted layers read and write, the traffic a kernel moves besides its weights; `global_gates`:
+whole-map reductions whose result scales the same map (squeeze-and-excitation), each a map a
+pipelined NPU must hold whole."""
 
 import argparse
 import json
@@ -467,22 +469,52 @@ def _unfused_attention(
     return a.softmax(-1) @ v
 
 
+def _global_dims(func: Any, args: Any) -> bool:
+    """Whether an op reduces a whole feature map to one value per channel: a mean or max over
+    H and W of an NCHW (or NHWC) map, over the tokens of a (batch, tokens, features) one, or a
+    global adaptive pooling. A mean over channels (a hand-written layer norm) is not one."""
+    import torch
+
+    aten = torch.ops.aten
+    x = args[0] if args else None
+    if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
+        return False
+    if func in (aten.adaptive_avg_pool2d.default, aten._adaptive_avg_pool2d.default,
+                aten.adaptive_max_pool2d.default):  # fmt: skip
+        return list(args[1]) == [1, 1] and x.shape[-1] * x.shape[-2] >= 4
+    if func not in (aten.mean.dim, aten.amax.default, aten.sum.dim_IntList):
+        return False
+    dims = {d % x.dim() for d in (args[1] if len(args) > 1 and args[1] is not None else ())}
+    spatial = ({2, 3}, {1, 2}) if x.dim() == 4 else ({1},)
+    positions = x.shape[1] if x.dim() == 3 else x.shape[2] * x.shape[3]
+    return dims in spatial and positions >= 4
+
+
 def _depth_mode() -> Any:
     """A torch dispatch mode that follows every op's tensors: a tensor's depth is the most
     weighted layers (convolutions, fully-connected products; not attention's activation
-    products) on any path from the input to it, so branches run side by side count once."""
+    products) on any path from the input to it, so branches run side by side count once. It
+    also counts global gates: whole-map reductions (global pooling over H and W, or over the
+    tokens) whose map a multiply (or divide) reads afterwards, as squeeze-and-excitation
+    scales the map by what it pooled from it; a classifier's final pooling, whose map nothing
+    scales, is not one. A pipelined NPU must hold the whole map on chip until its gate is
+    known (projection/kernels.py global_gates counts the same in a graph)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten
 
     aten = torch.ops.aten
     weighted = {aten.convolution.default, aten.addmm.default, aten.mm.default}
+    scales = {aten.mul.Tensor, aten.mul_.Tensor, aten.div.Tensor, aten.div_.Tensor}
 
     class Depth(TorchDispatchMode):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.of: dict[int, int] = {}  # by storage: views and in-place ops keep a depth
             self.deepest = 0
+            # maps a global reduction read, by storage (held, so that no other tensor takes
+            # its address), and whether something read them again
+            self.pooled: dict[int, tuple[Any, bool]] = {}
 
         def __torch_dispatch__(
             self, func: Any, types: Any, args: Any = (), kwargs: Any = None
@@ -491,11 +523,20 @@ def _depth_mode() -> Any:
             tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
             d = max((self.of.get(t.untyped_storage().data_ptr(), 0) for t in tensors), default=0)
             d += func in weighted
+            for t in tensors if func in scales else ():
+                held = self.pooled.get(t.untyped_storage().data_ptr())
+                if held is not None and not held[1]:
+                    self.pooled[t.untyped_storage().data_ptr()] = (held[0], True)
+            if _global_dims(func, args):
+                self.pooled[args[0].untyped_storage().data_ptr()] = (args[0], False)
             for t in tree_flatten(out)[0]:
                 if isinstance(t, torch.Tensor):
                     self.of[t.untyped_storage().data_ptr()] = d
             self.deepest = max(self.deepest, d)
             return out
+
+        def gates(self) -> int:
+            return sum(read_again for _, read_again in self.pooled.values())
 
     return Depth()
 
@@ -512,6 +553,7 @@ class Counts:
     attention_macs: int = 0  # of gemm_macs, attention's activation-by-activation products
     depthwise_macs: int = 0  # of macs, depthwise convolutions' (one input channel per group)
     depth: int = 0  # weighted layers on the longest input-to-output path
+    global_gates: int = 0  # whole-map reductions whose map is scaled again (_depth_mode)
     head_depth: int = 0  # the same, to the deepest input of `capture` (a head counted by hand)
     act_elements: int = 0
     head_inputs: list[Any] = field(default_factory=list)  # inputs of `capture` (YOLOv5's head)
@@ -589,6 +631,7 @@ def executed(
     c.gemm_macs += attention
     c.attention_macs = attention
     c.depth = path.deepest
+    c.global_gates = path.gates()
     c.head_depth = max(
         (path.of.get(t.untyped_storage().data_ptr(), 0) for t in c.head_inputs), default=0
     )
@@ -615,12 +658,13 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "attention_gmacs": round(c.attention_macs / 1e9, 3),
             "depthwise_gmacs": round(c.depthwise_macs / 1e9, 4),
             "depth": c.depth,
+            "global_gates": c.global_gates,
             "act_elements_m": round(c.act_elements / 1e6, 2),
             "how": f"{note} @{side if isinstance(side, int) else '{}x{}'.format(*side[::-1])}",
         }
-    if only:
-        return out
     for mid, yaml in YOLOV5.items():
+        if only and mid not in only:
+            continue
         model = _yolo(yaml)()
         detect = {n for n, m in model.named_modules() if type(m).__name__ == "Detect"}
         body = executed(model, 640, skip=detect, capture=detect)
@@ -633,6 +677,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "gemm_gmacs": 0.0,
             "attention_gmacs": 0.0,
             "depthwise_gmacs": round(body.depthwise_macs / 1e9, 4),  # the head has none
+            "global_gates": body.global_gates,  # nor gates
             "act_elements_m": round((body.act_elements + head_in + head_out) / 1e6, 2),
             "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body.layers}) + "
             f"{YOLOV5_HEAD} output convolutions",
@@ -645,21 +690,21 @@ def main() -> int:
     ap.add_argument(
         "--json",
         help="write {model_id: {layers, depth, gmacs, params_m, gemm_gmacs, attention_gmacs, "
-        "depthwise_gmacs, act_elements_m, how}} here",
+        "depthwise_gmacs, act_elements_m, global_gates, how}} here",
     )
     ap.add_argument("--only", nargs="*", help="count only these model ids (whole builds)")
     args = ap.parse_args()
     counts = count_all(set(args.only) if args.only else None)
     print(
         f"{'model':36s} {'layers':>6s} {'GMACs':>8s} {'params M':>8s} {'gemm GMACs':>10s} "
-        f"{'attn GMACs':>10s} {'dw GMACs':>9s} {'act M':>7s}  how"
+        f"{'attn GMACs':>10s} {'dw GMACs':>9s} {'act M':>7s} {'gates':>5s}  how"
     )
     for mid, row in sorted(counts.items()):
         g, pm = row.get("gmacs", ""), row.get("params_m", "")
         print(
             f"{mid:36s} {row['layers']:>6d} {g!s:>8s} {pm!s:>8s} {row['gemm_gmacs']!s:>10s} "
             f"{row['attention_gmacs']!s:>10s} {row['depthwise_gmacs']!s:>9s} "
-            f"{row['act_elements_m']!s:>7s}  {row['how']}"
+            f"{row['act_elements_m']!s:>7s} {row['global_gates']:>5d}  {row['how']}"
         )
     if args.json:
         with open(args.json, "w") as f:

@@ -70,6 +70,8 @@ class ModelFacts:
     # activation elements (millions) the weighted layers read and write, when counted
     act_elements_m: float | None = None
     act_elements_estimate: float | None = None  # else: GMACs x its task's median per GMAC
+    # whole-map reductions whose map is read again (squeeze-and-excitation gates), when counted
+    global_gates: int | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def _model(r: dict[str, str]) -> ModelFacts:
         attention_gmacs=_attention_gmacs(r),
         depthwise_gmacs=_non_negative(r, "depthwise_gmacs"),
         act_elements_m=_non_negative(r, "act_elements_m"),
+        global_gates=_count(r, "global_gates"),
     )
 
 
@@ -216,6 +219,13 @@ def _layers(r: dict[str, str], column: str = "layers") -> int | None:
     n = _f(r.get(column))
     if n is not None and (n < 1 or n != int(n)):
         raise ConfigError(f"catalogue model {r.get('id')!r}: {column}: {n} is not a count >= 1")
+    return int(n) if n is not None else None
+
+
+def _count(r: dict[str, str], column: str) -> int | None:
+    n = _f(r.get(column))
+    if n is not None and (n < 0 or n != int(n)):
+        raise ConfigError(f"catalogue model {r.get('id')!r}: {column}: {n} is not a count >= 0")
     return int(n) if n is not None else None
 
 
