@@ -1,6 +1,7 @@
 """Kernel classes from static analysis, kernel tags in the catalogue, and context switching on
 pipelined NPUs (batch-1 pays it, batch-N shares it)."""
 
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -407,3 +408,84 @@ def test_a_catalogue_depth_is_a_count(tmp_path: Path) -> None:
     mine.write_text("id,task,gmacs,layers,depth\nmy-net,detection,4,30,2.5\n")
     with pytest.raises(ConfigError, match=r"my-net.*depth: 2.5 is not a count"):
         load_catalogue(mine)
+
+
+def _gated_graph(path: Path, gate: bool, final_pool: bool) -> Path:
+    """x [1, 8, 4, 4] -> a squeeze-and-excitation block (global pool, two 1x1 convolutions,
+    sigmoid, the map times its gate) when `gate`; then a layer norm written out over channels
+    (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div) -> y; then, when `final_pool`, a
+    classifier's global pool."""
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(rng.normal(size=(2, 8, 1, 1)).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(rng.normal(size=(8, 2, 1, 1)).astype(np.float32), "w2")
+    two = numpy_helper.from_array(np.array(2.0, np.float32), "two")
+    eps = numpy_helper.from_array(np.array(1e-5, np.float32), "eps")
+    nodes = []
+    x = "x"
+    if gate:
+        nodes += [
+            helper.make_node("GlobalAveragePool", ["x"], ["pooled"]),
+            helper.make_node("Conv", ["pooled", "w1"], ["s1"]),
+            helper.make_node("Relu", ["s1"], ["r1"]),
+            helper.make_node("Conv", ["r1", "w2"], ["s2"]),
+            helper.make_node("Sigmoid", ["s2"], ["g"]),
+            helper.make_node("Mul", ["x", "g"], ["se"]),
+        ]
+        x = "se"
+    out = "ln" if final_pool else "y"
+    nodes += [
+        helper.make_node("ReduceMean", [x], ["mu"], axes=[1], keepdims=1),
+        helper.make_node("Sub", [x, "mu"], ["xc"]),
+        helper.make_node("Pow", ["xc", "two"], ["sq"]),
+        helper.make_node("ReduceMean", ["sq"], ["var"], axes=[1], keepdims=1),
+        helper.make_node("Add", ["var", "eps"], ["ve"]),
+        helper.make_node("Sqrt", ["ve"], ["sd"]),
+        helper.make_node("Div", ["xc", "sd"], [out]),
+    ]
+    if final_pool:
+        nodes.append(helper.make_node("GlobalAveragePool", ["ln"], ["y"]))
+    y_shape = [1, 8, 1, 1] if final_pool else [1, 8, 4, 4]
+    return save_graph(path, nodes, [w1, w2, two, eps], [1, 8, 4, 4], y_shape, opset=13)
+
+
+def test_global_gates_are_maps_scaled_by_what_was_pooled_from_them(tmp_path: Path) -> None:
+    """A squeeze-and-excitation block is one gate; a classifier's final pooling and a layer
+    norm written out are none; the catalogue's counts follow the architectures (MobileNetV3
+    -Large's 8 SE blocks, EfficientNet-Lite's none)."""
+
+    def gates(gate: bool, final_pool: bool) -> int:
+        path = _gated_graph(tmp_path / f"g{gate}{final_pool}.onnx", gate, final_pool)
+        return from_analysis("g", analyse(open_model(path))).global_gates
+
+    assert gates(gate=True, final_pool=True) == 1
+    assert gates(gate=False, final_pool=True) == 0
+    assert gates(gate=True, final_pool=False) == 1
+    assert CAT.models["mobilenet_v3_large_224"].global_gates == 8
+    assert CAT.models["efficientnet_lite0_224"].global_gates == 0
+    # the Hailo-8's rows give gates weight: RepGhost (0.14 GMACs, 7 gates) splits, as published
+    ctx = CAL.params[("hailo-8", "throughput")].context
+    repghost = from_facts(CAT.models["repghost_1_0x_224"])
+    assert ctx is not None and repghost is not None and ctx.gate_weight > 0
+    assert ctx.split_share(repghost) > 0.5 > ctx.split_share(replace(repghost, global_gates=0))
+    mine = tmp_path / "mine.csv"
+    mine.write_text("id,task,gmacs,global_gates\nmy-net,detection,4,-1\n")
+    with pytest.raises(ConfigError, match=r"my-net.*global_gates: -1.* not a count >= 0"):
+        load_catalogue(mine)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 40),
+    st.integers(0, 40),
+    st.sampled_from(["hailo-8", "hailo-8l"]),
+    st.sampled_from(["throughput_fps@b1", "throughput_fps@b8"]),
+)
+def test_more_gates_never_faster_with_contexts(n1: int, n2: int, device: str, metric: str) -> None:
+    """A gate holds a whole map on chip: more of them make a split no less likely."""
+    lo, hi = sorted((n1, n2))
+    a = CostProfile("a", 0.5, 5.0, 224 * 224, layers=96, global_gates=lo)
+    b = CostProfile("b", 0.5, 5.0, 224 * 224, layers=96, global_gates=hi)
+    assert (
+        project(a, device, "int8", CAL, CAT, metric=metric).latency_ms
+        <= project(b, device, "int8", CAL, CAT, metric=metric).latency_ms + 1e-9
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from edgeplan.catalogue.load import Hardware
 from edgeplan.projection.profile import CostProfile
-from edgeplan.projection.split import REFERENCE_LAYERS, SplitModel, weights_ln
+from edgeplan.projection.split import REFERENCE_LAYERS, SplitModel, gates_ln, weights_ln
 
 PRECISIONS = ("int8", "fp16", "fp32")
 # Relative peak by precision when a spec sheet gives only one figure (assumed, stated in output)
@@ -84,10 +84,11 @@ class Context:
     once is compiled into several contexts; every inference call loads them in turn, weights
     included, so batch-1 pays the switch in full and a batch of N shares it (the Hailo zoo's
     batch-1 vs batch-8 FPS). Whether a model splits is not published per model: it is a soft
-    threshold on the resources it needs at once (its GMACs, weights and layers, each weighted,
-    and shifted per kernel tag: attention and depthwise layers take more of the chip than
-    their MACs say), fitted on the device's own batch-1 / batch-8 rows. A switch costs a fixed
-    time plus the weights it reloads."""
+    threshold on the resources it needs at once (its GMACs, weights, layers and global gates,
+    each weighted, and shifted per kernel tag: attention and depthwise layers take more of the
+    chip than their MACs say, and a squeeze-and-excitation gate holds its whole map), fitted
+    on the device's own batch-1 / batch-8 rows. A switch costs a fixed time plus the weights
+    it reloads."""
 
     threshold_gmacs: float
     switch_ms: float
@@ -95,6 +96,7 @@ class Context:
     sharpness: float = CONTEXT_SHARPNESS
     layer_weight: float = 0.0  # ln-GMAC shift per ln(layers / REFERENCE_LAYERS)
     weight_weight: float = 0.0  # ... per split.weights_ln
+    gate_weight: float = 0.0  # ... per split.gates_ln (maps held whole for their gate)
     reload_ms_per_mb: float = 0.0  # weights reloaded per switch
     # a calibrated classifier of the same split (split.py): how sure the device's models make
     # it, for the band; the threshold above gives the projection
@@ -107,6 +109,7 @@ class Context:
         if profile.layers:
             z += self.layer_weight * math.log(profile.layers / REFERENCE_LAYERS)
         z += self.weight_weight * weights_ln(profile)
+        z += self.gate_weight * gates_ln(profile)
         return 1.0 / (1.0 + math.exp(-self.sharpness * z))
 
     def ms(self, profile: CostProfile, batch: int, weight_mb: float) -> float:

@@ -24,7 +24,7 @@ from edgeplan.projection.pooling import Centre, borrowed_note, centred
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import DEPLOYED_RUNTIME, metric_key, runtime
 from edgeplan.projection.samples import Sample, depthwise_identified
-from edgeplan.projection.split import REFERENCE_LAYERS, fit_split, weights_ln
+from edgeplan.projection.split import REFERENCE_LAYERS, fit_split, gates_ln, weights_ln
 
 PRIOR_WEIGHT = 0.35  # strength of the pull toward the roofline prior, in log units per residual
 OVERHEAD_PRIOR_SHARE = 0.2  # the overhead prior, as a share of the fastest published row
@@ -172,8 +172,9 @@ def fit(
         # another runtime runs as fast as the reference unless the rows say otherwise
         *[(f"r:{r}", 0.0, 0.3 * PRIOR_WEIGHT) for r in runtimes],
     ]
-    if ctx:  # context switching: ln threshold GMACs, ln switch ms, weight of ln(layers /
-        # reference), ln-GMAC shift per kernel tag
+    if ctx:  # context switching: ln threshold GMACs, ln switch ms, weights of ln(layers /
+        # reference), of ln weight MB and of ln(1 + gates), ln reload ms per MB, ln-GMAC shift
+        # per kernel tag
         k_pull = 0.1 * PRIOR_WEIGHT
         roof += [
             ("k:threshold", 0.0, k_pull),
@@ -181,6 +182,8 @@ def fit(
             ("k:layer", 0.0, k_pull),
             ("k:weights", 0.0, k_pull),
             ("k:reload", np.log(prior_c(hw)), k_pull),
+            # held at 0 where no model of the device has a gate: the rows cannot move it
+            ("k:gates", 0.0, k_pull if any(s.profile.global_gates for s in samples) else HELD_PULL),
             *[(f"k:tag:{t}", 0.0, k_pull) for t in TAGGED],
         ]
     x0, pull = centred(roof, centre)
@@ -192,6 +195,7 @@ def fit(
     rel_layers = np.log(np.maximum(lay, 1.0) / REFERENCE_LAYERS) * (lay > 0)
     wmb = np.array([s.profile.weight_bytes(s.row.precision) / 1e6 for s in samples])
     rel_weights = np.array([weights_ln(s.profile) for s in samples])
+    rel_gates = np.array([gates_ln(s.profile) for s in samples])
     per_batch = np.array([float(s.row.batch) if s.row.batch.isdigit() else 1.0 for s in samples])
     frames = np.array([float(frames_per_call(k)) for k in row_keys])
     per_call = np.array([0.0 if saturated(k, ctx) else 1.0 for k in row_keys])
@@ -226,14 +230,14 @@ def fit(
         other = ri > 0
         grad[rows[other], ir + ri[other] - 1] = (frames * compute + layer)[other]
         if ctx:
-            shift = tagm @ k[5:] + k[2] * rel_layers + k[3] * rel_weights
+            shift = tagm @ k[6:] + k[2] * rel_layers + k[3] * rel_weights + k[5] * rel_gates
             sig = 1 / (1 + np.exp(-CONTEXT_SHARPNESS * (np.log(g) - k[0] + shift)))
             switch = np.exp(k[1]) + np.exp(k[4]) * wmb
             pred = pred + switch * sig / per_batch
             dz = switch / per_batch * sig * (1 - sig) * CONTEXT_SHARPNESS  # d term / d logit
             grad[:, ik:] = np.column_stack(
                 [-dz, np.exp(k[1]) * sig / per_batch, dz * rel_layers, dz * rel_weights,
-                 np.exp(k[4]) * wmb * sig / per_batch, dz[:, None] * tagm]
+                 np.exp(k[4]) * wmb * sig / per_batch, dz * rel_gates, dz[:, None] * tagm]
             )  # fmt: skip
         return pred, grad
 
@@ -255,10 +259,11 @@ def fit(
             xs = x0.copy()
             xs[ik] = np.log(thr)
             starts.append(xs)
-    # more layers never make a split less likely: the layer weight is bounded below by 0
+    # more layers (weights, gates) never make a split less likely: their weights are >= 0
     lower = np.full(len(x0), -np.inf)
     if ctx:
-        for i, inside in ((ik + 2, 0.5), (ik + 3, 0.05)):  # layers, weights: never lower
+        # layers, weights, gates: never lower
+        for i, inside in ((ik + 2, 0.5), (ik + 3, 0.05), (ik + 5, 0.05)):
             lower[i] = 0.0
             for xs in starts:
                 xs[i] = max(xs[i], inside)  # strictly inside the bound
@@ -280,10 +285,11 @@ def fit(
         Context(
             threshold_gmacs=float(np.exp(k[0])),
             switch_ms=float(np.exp(k[1])),
-            tag_shift=dict(zip(TAGGED, k[5:].tolist(), strict=True)),
+            tag_shift=dict(zip(TAGGED, k[6:].tolist(), strict=True)),
             layer_weight=float(k[2]),
             weight_weight=float(k[3]),
             reload_ms_per_mb=float(np.exp(k[4])),
+            gate_weight=float(k[5]),
             classifier=fit_split(*zip(*batch_splits(samples), strict=True)) if classify else None,
         )
         if ctx

@@ -134,3 +134,43 @@ def parse_tags(text: str) -> frozenset[str]:
     if bad:
         raise ValueError(f"unknown kernel tags {sorted(bad)}; known: {', '.join(TAGGED)}, none")
     return got - {"none"}
+
+
+# ops that reduce a map (whole, or along axes a graph's op does not always say) and ops that
+# scale one map by another
+REDUCTIONS = {
+    "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax", "ReduceSum", "MEAN",
+    "REDUCE_MAX", "SUM", "ReduceMeanOp",
+}  # fmt: skip
+SCALES = {"Mul", "MUL", "Multiply", "Div", "DIV", "Divide"}
+
+
+def global_gates(ops: Iterable[OpStat]) -> int:
+    """Gates: reductions of a map whose result, through any ops, scales that same map
+    (squeeze-and-excitation: x * sigmoid(fc(fc(mean(x))))). A pipelined NPU (Hailo) must hold
+    the whole map on chip until its gate is known, so each one takes resources that its MACs
+    do not show (device.Context). A classifier's final pooling scales nothing; a layer norm
+    written out subtracts its mean and divides another tensor, so neither is a gate."""
+    ops = list(ops)
+    consumers: dict[str, list[OpStat]] = defaultdict(list)
+    for op in ops:
+        for t in op.inputs:
+            consumers[t].append(op)
+    return sum(
+        op.op_type in REDUCTIONS and bool(op.inputs) and _scales_its_map(op, consumers)
+        for op in ops
+    )
+
+
+def _scales_its_map(reduction: OpStat, consumers: dict[str, list[OpStat]]) -> bool:
+    """Whether a tensor derived from the reduction's output multiplies (or divides) the map
+    it reduced."""
+    src = reduction.inputs[0]
+    reached, todo = set(reduction.outputs), list(reduction.outputs)
+    while todo:
+        for op in consumers.get(todo.pop(), ()):
+            if op.op_type in SCALES and src in op.inputs and reached & set(op.inputs):
+                return True
+            todo += [t for t in op.outputs if t not in reached]
+            reached.update(op.outputs)
+    return False

@@ -10,6 +10,7 @@ from edgeplan.projection.kernels import (
     attention_macs,
     critical_depth,
     gemm_macs,
+    global_gates,
     kernel_macs,
     tags,
     weighted_layers,
@@ -37,6 +38,9 @@ class CostProfile:
     depthwise_gmacs: float = 0.0  # of gmacs, in depthwise convolutions
     # activation elements (millions) the weighted layers read and write; None when not known
     act_elements_m: float | None = None
+    # whole-map reductions whose map is read again (squeeze-and-excitation's gates), 0 when
+    # not known: a pipelined NPU holds each such map whole (device.Context)
+    global_gates: int = 0
 
     def weight_bytes(self, precision: str) -> float:
         return self.params_m * 1e6 * BYTES_PER_ELEMENT.get(precision, 4)
@@ -86,6 +90,7 @@ def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
         attention_gmacs=attention_macs(a.ops) / 1e9,
         depthwise_gmacs=kernel_macs(a.ops, "depthwise") / 1e9,
         act_elements_m=activation_elems(a.ops) / 1e6 or None,
+        global_gates=global_gates(a.ops),
     )
 
 
@@ -117,4 +122,5 @@ def from_facts(
         attention_gmacs=m.attention_gmacs or 0.0,
         depthwise_gmacs=dw,
         act_elements_m=m.act_elements_m or m.act_elements_estimate,
+        global_gates=m.global_gates or 0,
     )

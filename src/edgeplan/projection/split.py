@@ -23,7 +23,7 @@ from edgeplan.projection.profile import CostProfile
 REFERENCE_LAYERS = 64.0  # features are logs relative to these (a mid-size network)
 REFERENCE_WEIGHT_MB = 10.0
 SPLIT_L2 = 1.0  # the penalty on standardised slopes (scikit-learn's LogisticRegression C=1)
-FEATURES = ("gmacs", "layers", "weights", *TAGGED)
+FEATURES = ("gmacs", "layers", "weights", "gates", *TAGGED)
 
 
 def weights_ln(profile: CostProfile) -> float:
@@ -32,14 +32,20 @@ def weights_ln(profile: CostProfile) -> float:
     return math.log(max(profile.weight_bytes("int8") / 1e6, 1e-3) / REFERENCE_WEIGHT_MB)
 
 
+def gates_ln(profile: CostProfile) -> float:
+    """ln(1 + global gates): maps the chip must hold whole (kernels.global_gates)."""
+    return math.log1p(profile.global_gates)
+
+
 def features(profile: CostProfile) -> list[float]:
-    """ln GMACs, ln weighted layers, ln int8 weight MB, then 1 per kernel tag held: what takes
-    the chip's resources."""
+    """ln GMACs, ln weighted layers, ln int8 weight MB, ln(1 + global gates), then 1 per kernel
+    tag held: what takes the chip's resources."""
     layers = profile.layers or REFERENCE_LAYERS
     return [
         math.log(max(profile.gmacs, 1e-6)),
         math.log(layers / REFERENCE_LAYERS),
         weights_ln(profile),
+        gates_ln(profile),
         *[float(t in profile.kernels) for t in TAGGED],
     ]
 
@@ -47,7 +53,7 @@ def features(profile: CostProfile) -> list[float]:
 @dataclass(frozen=True)
 class SplitModel:
     """logit(split) = intercept + sum(weight x feature); every weight >= 0: more MACs, layers,
-    weights or a costly kernel class never make a split less likely."""
+    weights, gates or a costly kernel class never make a split less likely."""
 
     intercept: float
     weights: tuple[float, ...]  # in FEATURES order
