@@ -340,6 +340,12 @@ def test_validate_cli(tmp_path: Path) -> None:
     dev = data["per_device"]["nvidia-t4"]
     assert {"mdape_pct", "n", "coverage_80_pct", "median_band_pct"} <= set(dev)
     assert 0 <= data["coverage_80_pct"] <= 100 and dev["n"] >= 5
+    for d in data["per_device"].values():  # the models above 50% are named, each above 50%
+        assert len(d["above_50"]) == d["models_above_50_pct"]
+        assert all(ape > 50 for ape in d["above_50"].values())
+    worst = sorted(d for d, v in data["per_device"].items() if v["models_above_50_pct"] >= 3)
+    assert "devices with 3 or more models above 50%" in r.stdout
+    assert all(d[:12] in r.stdout for d in worst)  # table cells may be cut
     assert data["n_farthest_tenth"] > 0 and 0 <= data["coverage_80_farthest_tenth_pct"] <= 100
     assert "farthest from their device's others" in r.stdout
     anchored = data["anchored"]

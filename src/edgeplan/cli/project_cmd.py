@@ -270,12 +270,15 @@ def _print(results: list[dict], name: str, precision: str) -> None:
 def _validate(cal, json_out: Path | None) -> None:
     rows = validation_rows(cal)
     t = Table(title="leave-one-model-out validation (projected vs published)")
-    for c in ("device", "n", "MdAPE %", "80% band covers", "median band ±%", "why"):
+    for c in ("device", "n", "models", "> 50%", "MdAPE %", "80% band covers", "median band ±%"):
         t.add_column(c)
+    t.add_column("why")
     for r in rows:
         t.add_row(
             r["device"],
             str(r["predictions"]),
+            str(r["models"]),
+            str(r["models_above_50_pct"]) if r["predictions"] else "-",
             "-" if r["mdape_pct"] is None else f"{r['mdape_pct']:g}",
             "-" if r["coverage_80_pct"] is None else f"{r['coverage_80_pct']:g}%",
             "-" if r["median_band_pct"] is None else f"{r['median_band_pct']:g}",
@@ -287,6 +290,12 @@ def _validate(cal, json_out: Path | None) -> None:
         f"overall MdAPE {v['mdape_pct']:g}% over {v['n']} predictions (goal <= "
         f"{GOAL_MDAPE_PCT:g}%); the 80% band covers {v['coverage_80_pct']:g}% of held-out "
         f"figures, median half-width ±{v['median_band_pct']:g}%",
+        highlight=False,
+    )
+    worst_plain = sorted(r["device"] for r in rows if r["models_above_50_pct"] >= 3)
+    console.print(
+        "devices with 3 or more models above 50% (any of the model's figures): "
+        + (", ".join(worst_plain) or "none"),
         highlight=False,
     )
     if v["n_farthest_tenth"]:

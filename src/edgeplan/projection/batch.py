@@ -109,19 +109,38 @@ def validation_rows(cal: Calibration) -> list[dict[str, Any]]:
         if not errs:
             why = "one model only: nothing to leave out"
         elif md is not None and md > GOAL_MDAPE_PCT:
-            why = f"{len(models)} models; " + (
+            why = (
                 "few models to learn from"
                 if len(models) < 5
-                else "MACs explain its published figures poorly (compiler/context effects, "
-                "post-processing off the accelerator, mixed configs)"
+                else "MACs explain its figures poorly (compiler, contexts, host "
+                "post-processing, mixed configs)"
             )
-        over = {h.model for h in cal.held if h.segment == dev and h.ape > 50}
+        worst: dict[str, float] = {}
+        for h in cal.held:
+            if h.segment == dev and h.ape > 50:
+                worst[h.model] = max(h.ape, worst.get(h.model, 0.0))
+        over = set(worst)
+        if len(over) >= 3:  # name the worst, so a user knows which figures to distrust
+            named = sorted(worst, key=lambda m: -worst[m])[:3]
+            why = "; ".join(
+                filter(
+                    None,
+                    [
+                        why,
+                        "worst: "
+                        + ", ".join(named)
+                        + (f" (+{len(over) - 3} more)" if len(over) > 3 else ""),
+                    ],
+                )
+            )
         out.append(
             {
                 "device": dev,
                 "predictions": len(errs),
                 "models": len(models),
                 "models_above_50_pct": len(over),
+                # each, worst first, with its largest held-out error
+                "above_50": {m: round(worst[m], 1) for m in sorted(worst, key=lambda m: -worst[m])},
                 "not_validated": cal.not_validated.get(dev, 0),
                 "mdape_pct": round(md, 1) if md is not None else None,
                 "coverage_80_pct": round(cov, 1) if errs else None,
@@ -168,7 +187,8 @@ def anchored_json(cal: Calibration) -> dict[str, Any] | None:
 def validation_json(cal: Calibration) -> dict[str, Any]:
     """`project --validate --json`: {mdape_pct, n, coverage_80_pct, median_band_pct,
     coverage_80_farthest_tenth_pct, n_farthest_tenth,
-    per_device: {DEVICE: {mdape_pct, n, coverage_80_pct, median_band_pct, ...}},
+    per_device: {DEVICE: {mdape_pct, n, coverage_80_pct, median_band_pct, models,
+    models_above_50_pct, above_50: {MODEL: worst APE %}, ...}},
     anchored: {mdape_pct, model_only_mdape_pct, n, coverage_80_pct, median_band_pct,
     per_device: {...}}}."""
     rows = validation_rows(cal)
@@ -190,6 +210,7 @@ def validation_json(cal: Calibration) -> dict[str, Any]:
                 "n": r["predictions"],
                 "models": r["models"],
                 "models_above_50_pct": r["models_above_50_pct"],
+                "above_50": r["above_50"],
                 "coverage_80_pct": r["coverage_80_pct"],
                 "median_band_pct": r["median_band_pct"],
                 "not_validated": r["not_validated"],
