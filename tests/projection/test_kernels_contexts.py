@@ -1,6 +1,7 @@
 """Kernel classes from static analysis, kernel tags in the catalogue, and context switching on
 pipelined NPUs (batch-1 pays it, batch-N shares it)."""
 
+import importlib.util
 from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
@@ -471,6 +472,28 @@ def test_global_gates_are_maps_scaled_by_what_was_pooled_from_them(tmp_path: Pat
     mine.write_text("id,task,gmacs,global_gates\nmy-net,detection,4,-1\n")
     with pytest.raises(ConfigError, match=r"my-net.*global_gates: -1.* not a count >= 0"):
         load_catalogue(mine)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("rapidocr_onnxruntime") is None,
+    reason="rapidocr-onnxruntime not installed (make venv installs it with --no-deps)",
+)
+def test_global_gates_in_real_models(fastestdet: Path) -> None:
+    """PaddleOCR's real graphs: the text classifier's PP-LCNet has 9 SE blocks and a final
+    pooling that scales nothing (10 GlobalAveragePool, 9 gates); the recogniser's 2 SE blocks
+    count and its 10 layer-norm means do not; FastestDet has no gate."""
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    assert spec is not None and spec.origin is not None
+    models = Path(spec.origin).parent / "models"
+
+    def count(path: Path) -> tuple[int, int]:
+        a = analyse(open_model(path))
+        pools = sum(o.op_type in ("GlobalAveragePool", "ReduceMean") for o in a.ops)
+        return pools, from_analysis(path.stem, a).global_gates
+
+    assert count(models / "ch_ppocr_mobile_v2.0_cls_infer.onnx") == (10, 9)
+    assert count(models / "ch_PP-OCRv4_rec_infer.onnx") == (12, 2)
+    assert count(fastestdet)[1] == 0
 
 
 @settings(max_examples=40, deadline=None)
