@@ -119,28 +119,17 @@ def validation_rows(cal: Calibration) -> list[dict[str, Any]]:
         for h in cal.held:
             if h.segment == dev and h.ape > 50:
                 worst[h.model] = max(h.ape, worst.get(h.model, 0.0))
-        over = set(worst)
-        if len(over) >= 3:  # name the worst, so a user knows which figures to distrust
-            named = sorted(worst, key=lambda m: -worst[m])[:3]
-            why = "; ".join(
-                filter(
-                    None,
-                    [
-                        why,
-                        "worst: "
-                        + ", ".join(named)
-                        + (f" (+{len(over) - 3} more)" if len(over) > 3 else ""),
-                    ],
-                )
-            )
+        ranked = sorted(worst, key=lambda m: -worst[m])
+        if len(ranked) >= 3:  # name the worst, so a user knows which figures to distrust
+            more = f" (+{len(ranked) - 3} more)" if len(ranked) > 3 else ""
+            why = "; ".join(filter(None, [why, f"worst: {', '.join(ranked[:3])}{more}"]))
         out.append(
             {
                 "device": dev,
                 "predictions": len(errs),
                 "models": len(models),
-                "models_above_50_pct": len(over),
-                # each, worst first, with its largest held-out error
-                "above_50": {m: round(worst[m], 1) for m in sorted(worst, key=lambda m: -worst[m])},
+                "models_above_50_pct": len(ranked),
+                "above_50": {m: round(worst[m], 1) for m in ranked},  # worst first, its worst APE
                 "not_validated": cal.not_validated.get(dev, 0),
                 "mdape_pct": round(md, 1) if md is not None else None,
                 "coverage_80_pct": round(cov, 1) if errs else None,
