@@ -310,7 +310,8 @@ def _validate(cal, json_out: Path | None) -> None:
         console.print(
             f"anchored on the model's published figures on sibling chips (the model left out of "
             f"the device only): MdAPE {a['mdape_pct']:g}% over {a['n']} figures, where the "
-            f"device model alone has {a['model_only_mdape_pct']:g}% on the same figures; the "
+            f"projection without its anchor (device model and neighbours' misses) has "
+            f"{a['model_only_mdape_pct']:g}% on the same figures; the "
             f"80% band covers {a['coverage_80_pct']:g}%, median half-width "
             f"±{a['median_band_pct']:g}%; devices with 3 or more models above 50%: "
             + (", ".join(worst) or "none"),

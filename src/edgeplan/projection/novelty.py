@@ -56,17 +56,23 @@ def feature_scale(points: Sequence[np.ndarray]) -> np.ndarray:
     return np.array([s if s > 1e-9 else 1.0 for s in sd])
 
 
-def distance(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> float:
-    """Mean distance from `point` to its NEIGHBOURS nearest `others`, each in units of `scale`,
-    over the features both know (rescaled to all features, so a missing one is not a free
-    zero); 0 when there are no others."""
+def distances(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> np.ndarray:
+    """Distance from `point` to each of `others`, in units of `scale`, over the features both
+    know (rescaled to all features, so a missing one is not a free zero)."""
     if not len(others):
-        return 0.0
+        return np.zeros(0)
     diff = (np.array(others, float) - point) / scale
     known = np.isfinite(diff)
     sq = np.where(known, diff, 0.0) ** 2
-    d = np.sqrt(sq.sum(axis=1) * len(FEATURES) / np.maximum(known.sum(axis=1), 1))
-    return float(np.mean(np.sort(d)[:NEIGHBOURS]))
+    return np.sqrt(sq.sum(axis=1) * len(FEATURES) / np.maximum(known.sum(axis=1), 1))
+
+
+def distance(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> float:
+    """Mean distance from `point` to its NEIGHBOURS nearest `others` (`distances`); 0 when
+    there are no others."""
+    if not len(others):
+        return 0.0
+    return float(np.mean(np.sort(distances(point, others, scale))[:NEIGHBOURS]))
 
 
 def novelty(
