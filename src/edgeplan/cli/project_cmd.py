@@ -57,8 +57,9 @@ def project(
     json_out: Path | None = typer.Option(None, "--json", help="Write the figures as JSON."),
     store: Path | None = typer.Option(None, help="Records store, for imported on-device records."),
 ) -> None:
-    """Project a model onto devices we do not own (roofline calibrated on published figures),
-    or run the batch / validation modes. Every figure says `projected` and carries its band."""
+    """Project a model onto devices we do not own (roofline calibrated on published figures,
+    moved by its misses on the nearest published models), or run the batch / validation modes.
+    Every figure says `projected` and carries its band."""
     cat = load_catalogue(catalogue)
     if validate:  # the catalogue's published rows only: a figure anyone can reproduce
         _validate(cached_calibrate(cat), json_out)
