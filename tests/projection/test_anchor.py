@@ -44,22 +44,27 @@ def test_the_ratio_is_how_much_the_siblings_device_models_miss_the_model() -> No
 
 
 def test_anchoring_carries_a_models_quirk_across_the_family() -> None:
-    """DenseNet-121 (slower at int8 than at fp16), EfficientNet-V2-S at fp16 and ViT-B (1.2x
-    from int8) miss by more than 40% at one precision on every Qualcomm chip without their
-    anchor (the device model and its neighbours' misses, the model left out of the device);
-    anchored on the other chips' figures, every such error halves at least. Over every anchored
-    figure the MdAPE beats the unanchored one on the same figures, and the anchored band covers
-    70-90% of them."""
+    """EfficientNet-V2-S at fp16 is projected about 2x too slow on every Qualcomm chip by the
+    device model (left out of the device), and ViT-B misses by more than 50% at one precision
+    on most of them; anchored on the other chips' figures, every such error halves at least.
+    Over every anchored figure the MdAPE beats the device model's on the same figures, and the
+    anchored band covers 70-90% of them."""
+    quirks = 0
     for dev in QUALCOMM:
-        for model in ("densenet121_224", "efficientnet_v2_s_384", "vit_base_224"):
+        for model in ("vit_base_224", "efficientnet_v2_s_384"):
             rows = [h for h in CAL.anchored if h.segment == dev and h.model == model]
             assert rows, (dev, model)
             worst = max(rows, key=lambda h: h.plain_ape or 0.0)
-            assert worst.plain_ape is not None and worst.plain_ape > 40, (dev, model, worst)
-            assert worst.ape < worst.plain_ape / 2, (dev, model, worst)
+            assert worst.plain_ape is not None
+            if worst.plain_ape > 50:
+                quirks += 1
+                assert worst.ape < worst.plain_ape / 2, (dev, model, worst)
+            else:
+                assert model == "vit_base_224", (dev, model, worst)
+    assert quirks > len(QUALCOMM)
     anchored = np.median([h.ape for h in CAL.anchored])
     plain = np.median([h.plain_ape for h in CAL.anchored])
-    assert anchored < 0.9 * plain
+    assert anchored < 0.85 * plain
     cov, _, n = CAL.anchored_coverage()
     assert n > 100 and 70 <= cov <= 90
 

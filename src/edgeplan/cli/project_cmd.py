@@ -57,9 +57,8 @@ def project(
     json_out: Path | None = typer.Option(None, "--json", help="Write the figures as JSON."),
     store: Path | None = typer.Option(None, help="Records store, for imported on-device records."),
 ) -> None:
-    """Project a model onto devices we do not own (roofline calibrated on published figures,
-    moved by its misses on the nearest published models), or run the batch / validation modes.
-    Every figure says `projected` and carries its band."""
+    """Project a model onto devices we do not own (roofline calibrated on published figures),
+    or run the batch / validation modes. Every figure says `projected` and carries its band."""
     cat = load_catalogue(catalogue)
     if validate:  # the catalogue's published rows only: a figure anyone can reproduce
         _validate(cached_calibrate(cat), json_out)
@@ -311,8 +310,7 @@ def _validate(cal, json_out: Path | None) -> None:
         console.print(
             f"anchored on the model's published figures on sibling chips (the model left out of "
             f"the device only): MdAPE {a['mdape_pct']:g}% over {a['n']} figures, where the "
-            f"projection without its anchor (device model and neighbours' misses) has "
-            f"{a['model_only_mdape_pct']:g}% on the same figures; the "
+            f"device model alone has {a['model_only_mdape_pct']:g}% on the same figures; the "
             f"80% band covers {a['coverage_80_pct']:g}%, median half-width "
             f"±{a['median_band_pct']:g}%; devices with 3 or more models above 50%: "
             + (", ".join(worst) or "none"),

@@ -88,7 +88,7 @@ class Held:
     ape: float
     stratum: str = ""
     novelty: float = 0.0
-    plain_ape: float | None = None  # an anchored prediction without its anchor (anchor.py)
+    plain_ape: float | None = None  # an anchored prediction's device model alone (anchor.py)
 
 
 @dataclass

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgeplan.catalogue.load import Catalogue, Hardware, Published
+from edgeplan.catalogue.load import Catalogue, Published
 from edgeplan.projection.anchor import anchored_ratio, sibling_rows
 from edgeplan.projection.bands import MIN_POOL, Calibration, Held, device_family, stratum
 from edgeplan.projection.device import DeviceParams, ape, latency_ms, to_metric
 from edgeplan.projection.devicefit import batch_splits, fit, switches_contexts
-from edgeplan.projection.neighbours import correction
 from edgeplan.projection.novelty import feature_scale, features, novelty
 from edgeplan.projection.pooling import Centre, centre_for, scaled_from
 from edgeplan.projection.profile import CostProfile
@@ -160,18 +159,13 @@ def calibrate(
                     continue
                 # the model is left out everywhere: the family centre is fitted without it too
                 p = pooled.fit(key, train, without=m)
-
-                def predict(s: Sample, p: DeviceParams = p, hw: Hardware = hw) -> float:
-                    return latency_ms(
-                        hw, s.profile, s.row.precision, p, metric_key(s.row), runtime(s.row)
-                    )
-
                 for s in test:
-                    # the device model, then its misses on the model's neighbours carried over
-                    fix = correction(
-                        s.profile, s.row.precision, metric_key(s.row), train, predict, scale
+                    pred = to_metric(
+                        latency_ms(
+                            hw, s.profile, s.row.precision, p, metric_key(s.row), runtime(s.row)
+                        ),
+                        s.row.metric,
                     )
-                    pred = to_metric(predict(s) * (fix.factor if fix else 1.0), s.row.metric)
                     value = s.row.value or 0.0
                     cal.lomo_ape[key[0]].append(ape(pred, value))
                     # in latency terms: a throughput's error is the inverse latency's
@@ -187,9 +181,14 @@ def calibrate(
                         cal.samples, cal.params, cat, key, m, s.row.precision, metric_key(s.row)
                     )
                     if anchors and value > 0:
-                        # the anchor carries the model's own miss: on the device model alone
                         k = anchored_ratio(anchors, cal.params, cat)
-                        got = to_metric(predict(s) * k, s.row.metric)
+                        got = to_metric(
+                            latency_ms(
+                                hw, s.profile, s.row.precision, p, metric_key(s.row), runtime(s.row)
+                            )
+                            * k,
+                            s.row.metric,
+                        )
                         ra = float(np.log(got / value)) * (
                             -1 if s.row.metric == "throughput_fps" else 1
                         )

@@ -56,23 +56,17 @@ def feature_scale(points: Sequence[np.ndarray]) -> np.ndarray:
     return np.array([s if s > 1e-9 else 1.0 for s in sd])
 
 
-def distances(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> np.ndarray:
-    """Distance from `point` to each of `others`, in units of `scale`, over the features both
-    know (rescaled to all features, so a missing one is not a free zero)."""
+def distance(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> float:
+    """Mean distance from `point` to its NEIGHBOURS nearest `others`, each in units of `scale`,
+    over the features both know (rescaled to all features, so a missing one is not a free
+    zero); 0 when there are no others."""
     if not len(others):
-        return np.zeros(0)
+        return 0.0
     diff = (np.array(others, float) - point) / scale
     known = np.isfinite(diff)
     sq = np.where(known, diff, 0.0) ** 2
-    return np.sqrt(sq.sum(axis=1) * len(FEATURES) / np.maximum(known.sum(axis=1), 1))
-
-
-def distance(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> float:
-    """Mean distance from `point` to its NEIGHBOURS nearest `others` (`distances`); 0 when
-    there are no others."""
-    if not len(others):
-        return 0.0
-    return float(np.mean(np.sort(distances(point, others, scale))[:NEIGHBOURS]))
+    d = np.sqrt(sq.sum(axis=1) * len(FEATURES) / np.maximum(known.sum(axis=1), 1))
+    return float(np.mean(np.sort(d)[:NEIGHBOURS]))
 
 
 def novelty(

@@ -17,12 +17,9 @@ from edgeplan.projection.device import (
     prior_c,
 )
 from edgeplan.projection.field import FIELD_METRIC
-from edgeplan.projection.neighbours import Correction, correction
 from edgeplan.projection.novelty import novelty
 from edgeplan.projection.profile import CostProfile
-from edgeplan.projection.rows import family, metric_key, segment_hardware
-from edgeplan.projection.rows import runtime as row_runtime
-from edgeplan.projection.samples import Sample
+from edgeplan.projection.rows import family, segment_hardware
 from edgeplan.words import plural
 
 REFERENCE_HOST = "xeon-gold-6154"  # the host of coral.ai's published Edge TPU benchmarks
@@ -109,9 +106,6 @@ class Projection:
     # distance to the device's published models (novelty.py), which widens the band where the
     # device's held-out errors grow with it; None without held-out errors
     novelty: float | None = None
-    # the factor the device model's misses on the nearest published models applied
-    # (neighbours.py); None where none was (anchored, or too few published models)
-    neighbours_factor: float | None = None
 
 
 def prior_params(hw: Hardware) -> DeviceParams:
@@ -168,29 +162,6 @@ def _edge_tpu_split(profile: CostProfile) -> tuple[float, str]:
     return 0.0, ""
 
 
-def _neighbours(
-    cal: Calibration,
-    cat: Catalogue,
-    device: str,
-    profile: CostProfile,
-    precision: str,
-    metric: str,
-    p: DeviceParams,
-) -> Correction | None:
-    """The neighbours' correction of a projection by the device model `p`, from the rows `p`
-    was fitted on; None on a device without them (a spec-sheet roofline)."""
-    keys = [(device, f) for f in ("latency", "throughput")]
-    key = next((k for k in keys if cal.params.get(k) is p), None)
-    if key is None or cal.novelty_scale is None:
-        return None
-    hw = segment_hardware(device, cat)
-
-    def predict(s: Sample) -> float:
-        return latency_ms(hw, s.profile, s.row.precision, p, metric_key(s.row), row_runtime(s.row))
-
-    return correction(profile, precision, metric, cal.samples[key], predict, cal.novelty_scale)
-
-
 def project(
     profile: CostProfile,
     device: str,
@@ -224,7 +195,6 @@ def project(
     # a catalogue model published on this device or a sibling chip: anchored on those
     # figures (anchor.py), this device's own where it has them
     anchors = []
-    neighbours_factor = None
     if profile.name in cat.models and not switches(cal.params, device):
         key = (device, family(metric))
         anchors = own_rows(cal.samples, key, profile.name, precision, metric) or sibling_rows(
@@ -234,18 +204,10 @@ def project(
         ratio = anchored_ratio(anchors, cal.params, cat)
         ms *= ratio
         how += f"; {describe(anchors, ratio)}"
-    else:  # the device model's misses on the published models nearest it (neighbours.py)
-        fix = _neighbours(cal, cat, device, profile, precision, metric, p)
-        if fix is not None:
-            ms *= fix.factor
-            how += f"; {fix.describe()}"
-            neighbours_factor = round(fix.factor, 4)
     if metric != "throughput_fps" and (device, "throughput") in cal.params:
         tp = cal.params[(device, "throughput")]
         if tp.context is not None:  # a frame takes at least one batch-1 issue interval
             floor = latency_ms(seg_hw, profile, precision, tp, "throughput_fps@b1")
-            fix = _neighbours(cal, cat, device, profile, precision, "throughput_fps@b1", tp)
-            floor *= fix.factor if fix else 1.0
             if floor > ms:
                 notes.append(
                     f"latency raised from {ms:.2f} to {floor:.2f} ms: one frame at batch 1 "
@@ -330,7 +292,6 @@ def project(
         cpu_fallback_gmacs=fallback,
         notes=notes,
         novelty=round(far, 3) if far is not None else None,
-        neighbours_factor=neighbours_factor,
     )
 
 
