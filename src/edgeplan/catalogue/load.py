@@ -216,16 +216,16 @@ def _attention_gmacs(r: dict[str, str]) -> float | None:
 
 
 def _layers(r: dict[str, str], column: str = "layers") -> int | None:
-    n = _f(r.get(column))
-    if n is not None and (n < 1 or n != int(n)):
-        raise ConfigError(f"catalogue model {r.get('id')!r}: {column}: {n} is not a count >= 1")
-    return int(n) if n is not None else None
+    return _count(r, column, least=1)
 
 
-def _count(r: dict[str, str], column: str) -> int | None:
+def _count(r: dict[str, str], column: str, least: int = 0) -> int | None:
+    """A whole number >= `least` in `column`, or None when empty."""
     n = _f(r.get(column))
-    if n is not None and (n < 0 or n != int(n)):
-        raise ConfigError(f"catalogue model {r.get('id')!r}: {column}: {n} is not a count >= 0")
+    if n is not None and (n < least or n != int(n)):
+        raise ConfigError(
+            f"catalogue model {r.get('id')!r}: {column}: {n} is not a count >= {least}"
+        )
     return int(n) if n is not None else None
 
 
