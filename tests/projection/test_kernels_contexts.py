@@ -346,24 +346,33 @@ def test_a_projection_unsure_of_its_context_split_gets_its_own_band() -> None:
     assert cls and any(h.stratum == cls for h in CAL.held)
     pr = project(unsure, "hailo-8l", "int8", CAL, CAT)
     assert cls in pr.calibration and pr.band_pct == pytest.approx(
-        round(CAL.band("hailo-8l", cls=cls, novelty=_novelty(unsure, "hailo-8l"))[0], 1)
+        round(CAL.band("hailo-8l", cls=cls, **_difficulty(unsure, "hailo-8l"))[0], 1)
     )
     sure = CostProfile("sure", 0.05, 1.0, 224 * 224, layers=20)
     assert stratum(ctx, sure) == ""
     sure_pr = project(sure, "hailo-8l", "int8", CAL, CAT)
     assert cls not in sure_pr.calibration
     assert sure_pr.band_pct == pytest.approx(
-        round(CAL.band("hailo-8l", novelty=_novelty(sure, "hailo-8l"))[0], 1)
+        round(CAL.band("hailo-8l", **_difficulty(sure, "hailo-8l"))[0], 1)
     )
 
 
-def _novelty(profile: CostProfile, device: str, metric: str = "latency_ms_model_only") -> float:
-    """A projection's distance to the models published on `device` (both metric families)."""
-    from edgeplan.projection.novelty import novelty
+def _difficulty(profile: CostProfile, device: str) -> dict[str, float | None]:
+    """A projection's band difficulty on `device` (novelty.py): its distance to the models
+    published there (both metric families) and the device model's held-out miss on the
+    nearest of them."""
+    from edgeplan.projection.bands import held_misses
+    from edgeplan.projection.novelty import neighbour_miss, novelty
 
     published = [s for fam in ("latency", "throughput") for s in CAL.samples[(device, fam)]]
     assert CAL.novelty_scale is not None
-    return novelty(profile, "int8", metric, published, CAL.novelty_scale)
+    metric, scale = "latency_ms_model_only", CAL.novelty_scale
+    return {
+        "novelty": novelty(profile, "int8", metric, published, scale),
+        "miss": neighbour_miss(
+            profile, "int8", metric, published, scale, held_misses(CAL.held, device)
+        ),
+    }
 
 
 def _two_branches(path: Path) -> Path:

@@ -5,14 +5,18 @@ import math
 
 import numpy as np
 
-from edgeplan.projection.bands import Calibration, Held
+from edgeplan.projection.bands import Calibration, Held, held_misses
 from edgeplan.projection.novelty import (
     FEATURES,
     NEIGHBOURS,
     difficulty_slope,
+    difficulty_slopes,
     distance,
     feature_scale,
     features,
+    nearest,
+    neighbour_miss,
+    published_points,
 )
 from edgeplan.projection.profile import CostProfile
 
@@ -95,6 +99,8 @@ def test_on_the_hailo_8_a_model_unlike_its_zoo_gets_a_wider_band() -> None:
     assert a.band_pct < b.band_pct, (a.calibration, b.calibration)
     assert a.novelty is not None and b.novelty is not None and a.novelty < b.novelty
     assert "distance to the published models" in a.calibration
+    # the device model's miss on its nearest published models travels with it (x/÷, >= 1)
+    assert a.neighbour_miss_ratio is not None and a.neighbour_miss_ratio >= 1.0
 
 
 def test_the_bands_hold_for_the_models_farthest_from_their_devices_others() -> None:
@@ -105,3 +111,53 @@ def test_the_bands_hold_for_the_models_farthest_from_their_devices_others() -> N
 
     cov, n = CAL.coverage_far()
     assert n >= 30 and 70 <= cov <= 95, (cov, n)
+
+
+def test_the_difficulty_slopes_take_each_predictor_apart_and_never_go_below_zero() -> None:
+    rng = np.random.default_rng(5)
+    nov, miss = rng.uniform(0, 3, 600), rng.uniform(0, 1, 600)
+    err = np.exp(0.5 * nov + 2.0 * miss) * np.abs(rng.normal(0, 0.1, 600))
+    s_far, s_miss = difficulty_slopes([nov, miss], err)
+    assert 0.3 < s_far < 0.7 and 1.6 < s_miss < 2.4
+    # errors that shrink with the miss: its slope is 0, novelty's still found
+    s_far, s_miss = difficulty_slopes([nov, miss], np.exp(0.5 * nov - 2.0 * miss) * 0.1)
+    assert s_miss == 0.0 and s_far > 0.3
+    assert difficulty_slopes([[1.0, 1.0], [2.0, 2.0]], [0.1, 0.3]) == [0.0, 0.0]
+
+
+def test_the_neighbours_miss_is_the_held_out_error_on_the_nearest_published_models() -> None:
+    from tests.projection.test_kernels_contexts import CAL
+
+    scale = CAL.novelty_scale
+    assert scale is not None
+    published = CAL.samples[("hailo-8", "throughput")]
+    resnet = next(s for s in published if s.row.model_id == "resnet50_v1_224")
+    misses = held_misses(CAL.held, "hailo-8")
+    got = neighbour_miss(resnet.profile, "int8", "throughput_fps", published, scale, misses)
+    points = published_points("resnet50_v1_224", "int8", "throughput_fps", published)
+    near = nearest(features(resnet.profile, "int8"), points, scale)
+    assert len(near) == NEIGHBOURS and "resnet50_v1_224" not in {m for _, m in near}
+    assert got == np.mean([misses[m] for _, m in near])
+    assert neighbour_miss(resnet.profile, "int8", "throughput_fps", published, scale, {}) is None
+    # every held-out figure on a validated device carries its neighbours' miss
+    assert all(h.miss is not None for h in CAL.held if h.segment == "hailo-8")
+
+
+def test_a_band_widens_with_the_neighbours_miss_and_still_covers_its_level() -> None:
+    """Errors that grow with the neighbours' miss and not with novelty: the band follows the
+    miss, and each held-out error judged by a band built without its model covers about 80%."""
+    rng = np.random.default_rng(13)
+    miss = rng.uniform(0, 1, 300)
+    err = np.exp(1.5 * miss) * rng.normal(0, 0.1, 300)
+    nov = rng.uniform(0, 3, 300)
+    cal = Calibration(
+        held=[
+            Held("dev", f"m{i}", float(e), 0.0, "", float(v), miss=float(m))
+            for i, (e, v, m) in enumerate(zip(err, nov, miss, strict=True))
+        ]
+    )
+    cov, _, n = cal.coverage()
+    assert n == 300 and 75 <= cov <= 85
+    low, high = (cal.band("dev", novelty=1.5, miss=m) for m in (0.05, 0.95))
+    assert low[0] < cal.band("dev")[0] < high[0]
+    assert "miss on the published models nearest it" in high[1]

@@ -1,8 +1,8 @@
 """Error bands of projections: split-conformal quantiles of leave-one-model-out errors, pooled
 by device, then family, then all devices, split into Mondrian classes where the device model
 knows it is unsure (a context split it cannot call), and scaled by how far a model lies from the
-published ones (novelty.py). Also the container of a calibration's fitted parameters and
-held-out errors."""
+published ones and how far the device model missed the nearest of them (novelty.py). Also the
+container of a calibration's fitted parameters and held-out errors."""
 
 import math
 from collections import defaultdict
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edgeplan.projection.device import Context, DeviceParams
-from edgeplan.projection.novelty import difficulty_slope
+from edgeplan.projection.novelty import difficulty_slopes
 from edgeplan.projection.profile import CostProfile
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ def stratum(context: Context | None, profile: CostProfile | None, few: bool = Fa
 @dataclass(frozen=True)
 class Held:
     """One leave-one-model-out prediction: log(projected / published), its APE, its Mondrian
-    class (`stratum`) and its distance to the models it was fitted on (novelty.py)."""
+    class (`stratum`), its distance to the models it was fitted on and how far the device
+    model missed the nearest of them (novelty.py)."""
 
     segment: str
     model: str
@@ -89,6 +90,18 @@ class Held:
     stratum: str = ""
     novelty: float = 0.0
     plain_ape: float | None = None  # an anchored prediction's device model alone (anchor.py)
+    # the device model's held-out |log error| on the published models nearest this one
+    # (novelty.neighbour_miss); None where none of them was held out
+    miss: float | None = None
+
+
+def held_misses(held: Sequence[Held], segment: str) -> dict[str, float]:
+    """Each model's mean held-out |log error| on a device."""
+    by: dict[str, list[float]] = defaultdict(list)
+    for h in held:
+        if h.segment == segment:
+            by[h.model].append(abs(h.log_ratio))
+    return {m: float(np.mean(v)) for m, v in by.items()}
 
 
 @dataclass
@@ -134,32 +147,46 @@ class Calibration:
         exclude_model: str | None = None,
         cls: str = "",
         novelty: float | None = None,
+        miss: float | None = None,
     ) -> tuple[float, str]:
         """(half-width %, where it comes from): projected x/÷ (1 + band) holds the published
         figure with BAND_LEVEL probability, by the held-out errors of its class (`stratum`).
-        With the model's `novelty`, the band is normalised (novelty.py): the quantile of
-        held-out errors each divided by its difficulty, exp(slope * its novelty), times this
-        model's difficulty (at most the pool's farthest: beyond it nothing was held out), so
-        a model like the published ones gets a narrower band and an unlike one a wider; never
-        wider than the pool's largest error."""
+        With the model's `novelty` (and its neighbours' `miss`), the band is normalised
+        (novelty.py): the quantile of held-out errors each divided by its difficulty,
+        exp(slopes . (novelty, miss)), times this model's difficulty (each predictor at most
+        the pool's largest: beyond it nothing was held out), so a model like the published
+        ones, whose neighbours the device model projects well, gets a narrower band and an
+        unlike one, or one whose neighbours it missed, a wider; never wider than the pool's
+        largest error."""
         pool, how = self._pool(segment, exclude_model, cls)
         if not pool:
             return 60.0, "no held-out errors: assumed"
         of = f" ({cls})" if cls else ""
         errors = [abs(h.log_ratio) for h in pool]
-        slope = 0.0
+        slopes = [0.0, 0.0]
+        known = [h.miss for h in pool if h.miss is not None]
+        typical_miss = float(np.median(known)) if known else 0.0
+        misses = [typical_miss if h.miss is None else h.miss for h in pool]
         if novelty is not None and len({h.model for h in pool}) >= SLOPE_MIN_MODELS:
-            slope = difficulty_slope([h.novelty for h in pool], errors)
-        if novelty is None or slope <= 0:
+            use_miss = miss is not None and bool(known)
+            predictors = [[h.novelty for h in pool]] + ([misses] if use_miss else [])
+            slopes = [*difficulty_slopes(predictors, errors), 0.0][:2]
+        if novelty is None or max(slopes) <= 0:
             q = conformal_quantile(errors, BAND_LEVEL)
             return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
+        s_far, s_miss = slopes
         q = conformal_quantile(
-            [e / np.exp(slope * h.novelty) for e, h in zip(errors, pool, strict=True)], BAND_LEVEL
+            [
+                e / np.exp(s_far * h.novelty + s_miss * m)
+                for e, h, m in zip(errors, pool, misses, strict=True)
+            ],
+            BAND_LEVEL,
         )
         farthest = max(h.novelty for h in pool)
+        own_miss = min(miss if miss is not None else typical_miss, max(misses))
         # never wider than the largest error the pool made: the exponential is fitted on the
         # bulk and overshoots at its far end, where nothing supports a wider band
-        log_width = min(q * np.exp(slope * min(novelty, farthest)), max(errors))
+        log_width = min(q * np.exp(s_far * min(novelty, farthest) + s_miss * own_miss), max(errors))
         width = float(np.expm1(log_width)) * 100
         typical = float(np.median([h.novelty for h in pool]))
         beyond = (
@@ -167,9 +194,19 @@ class Calibration:
             if novelty > farthest
             else ""
         )
-        return width, (
-            f"{how} held-out errors{of} ({len(pool)}), scaled by the model's distance to the "
-            f"published models: {novelty:.2f} against theirs {typical:.2f} typically{beyond}"
+        scaled = []  # the difficulties whose slope is above 0 (the others leave the band as is)
+        if s_far > 0:
+            scaled.append(
+                f"the model's distance to the published models: {novelty:.2f} against theirs "
+                f"{typical:.2f} typically{beyond}"
+            )
+        if s_miss > 0:
+            scaled.append(
+                "the device model's held-out miss on the published models nearest it: "
+                f"x/÷ {np.exp(own_miss):.2f} against x/÷ {np.exp(typical_miss):.2f} typically"
+            )
+        return width, f"{how} held-out errors{of} ({len(pool)}), scaled by " + "; and by ".join(
+            scaled
         )
 
     def anchored_band(self, segment: str, exclude_model: str | None = None) -> tuple[float, str]:
@@ -216,7 +253,7 @@ class Calibration:
     def _judge(self, h: Held) -> tuple[float, bool]:
         """(its band %, whether it holds the published figure) for a held-out prediction, the
         band built without its model (jackknife)."""
-        band, _ = self.band(h.segment, h.model, h.stratum, h.novelty)
+        band, _ = self.band(h.segment, h.model, h.stratum, h.novelty, h.miss)
         return band, bool(abs(h.log_ratio) <= np.log1p(band / 100) + 1e-12)
 
     def coverage(self, segment: str | None = None) -> tuple[float, float, int]:

@@ -4,15 +4,23 @@ devicefit.py's; this module pools the fits over families and validates them."""
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from edgeplan.catalogue.load import Catalogue, Published
 from edgeplan.projection.anchor import anchored_ratio, sibling_rows
-from edgeplan.projection.bands import MIN_POOL, Calibration, Held, device_family, stratum
+from edgeplan.projection.bands import (
+    MIN_POOL,
+    Calibration,
+    Held,
+    device_family,
+    held_misses,
+    stratum,
+)
 from edgeplan.projection.device import DeviceParams, ape, latency_ms, to_metric
 from edgeplan.projection.devicefit import batch_splits, fit, switches_contexts
-from edgeplan.projection.novelty import feature_scale, features, novelty
+from edgeplan.projection.novelty import feature_scale, features, neighbour_miss, novelty
 from edgeplan.projection.pooling import Centre, centre_for, scaled_from
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import (
@@ -195,8 +203,29 @@ def calibrate(
                         cal.anchored.append(
                             Held(key[0], m, ra, ape(got, value), plain_ape=ape(pred, value))
                         )
+        _add_neighbour_misses(cal, scale)
         for key, p in cal.params.items():
             cls = stratum(None, None, cal.few_models(key[0]))
             p.band_pct, p.band_source = cal.band(key[0], cls=cls)
     cal.estimated_gmacs = _estimate_missing_gmacs(cat, cal)
     return cal
+
+
+def _add_neighbour_misses(cal: Calibration, scale: np.ndarray) -> None:
+    """Give every held-out prediction the device model's held-out miss on the published models
+    nearest it (novelty.neighbour_miss), found among those its fit was made on (never its own
+    miss), in the order the validation made them."""
+    misses = {seg: held_misses(cal.held, seg) for seg in {h.segment for h in cal.held}}
+    it = iter(range(len(cal.held)))
+    for key, ss in cal.samples.items():
+        for m in sorted({s.row.model_id for s in ss}):
+            train = [s for s in ss if s.row.model_id != m]
+            if not train:
+                continue
+            for s in (s for s in ss if s.row.model_id == m):
+                i = next(it)
+                h = cal.held[i]
+                assert h.segment == key[0] and h.model == m
+                own = {k: v for k, v in misses[key[0]].items() if k != m}
+                got = neighbour_miss(s.profile, s.row.precision, s.row.metric, train, scale, own)
+                cal.held[i] = replace(h, miss=got)

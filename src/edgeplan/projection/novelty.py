@@ -12,12 +12,15 @@ widths follow the difficulty. The novelty here is the mean distance to the neare
 models in the features the device model uses, in units of each feature's spread over the
 catalogue; the difficulty is exp(slope * novelty), its slope fitted on the band's own pool of
 held-out errors (on the Hailo-8 they grow about sevenfold from the nearest quarter of models to
-the farthest; on some devices not at all, and the band is then one width for all)."""
+the farthest; on some devices not at all, and the band is then one width for all). A second
+difficulty is the device model's held-out miss on those nearest models (`neighbour_miss`): a
+projection errs where its neighbours' did."""
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.optimize import nnls
 
 from edgeplan.projection.profile import CostProfile
 
@@ -56,17 +59,45 @@ def feature_scale(points: Sequence[np.ndarray]) -> np.ndarray:
     return np.array([s if s > 1e-9 else 1.0 for s in sd])
 
 
-def distance(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> float:
-    """Mean distance from `point` to its NEIGHBOURS nearest `others`, each in units of `scale`,
-    over the features both know (rescaled to all features, so a missing one is not a free
-    zero); 0 when there are no others."""
-    if not len(others):
-        return 0.0
-    diff = (np.array(others, float) - point) / scale
+def nearest(
+    point: np.ndarray, others: dict[str, np.ndarray], scale: np.ndarray
+) -> list[tuple[float, str]]:
+    """(distance, model) to the NEIGHBOURS nearest of `others`, nearest first, each distance in
+    units of `scale` over the features both know (rescaled to all features, so a missing one
+    is not a free zero)."""
+    if not others:
+        return []
+    names = list(others)
+    diff = (np.array([others[n] for n in names], float) - point) / scale
     known = np.isfinite(diff)
     sq = np.where(known, diff, 0.0) ** 2
     d = np.sqrt(sq.sum(axis=1) * len(FEATURES) / np.maximum(known.sum(axis=1), 1))
-    return float(np.mean(np.sort(d)[:NEIGHBOURS]))
+    return sorted(zip(d.tolist(), names, strict=True))[:NEIGHBOURS]
+
+
+def distance(point: np.ndarray, others: Sequence[np.ndarray], scale: np.ndarray) -> float:
+    """Mean distance from `point` to its NEIGHBOURS nearest `others` (`nearest`); 0 when there
+    are no others."""
+    near = nearest(point, {str(i): o for i, o in enumerate(others)}, scale)
+    return float(np.mean([d for d, _ in near])) if near else 0.0
+
+
+def published_points(
+    name: str, precision: str, metric: str, published: Sequence["Sample"]
+) -> dict[str, np.ndarray]:
+    """The models published on a device a model is compared with: those at its precision and
+    metric where there are NEIGHBOURS of them, else those at its precision, else all; each
+    model once, never the model itself."""
+    others = [s for s in published if s.row.model_id != name]
+    for keep in (
+        lambda s: s.row.precision == precision and s.row.metric == metric,
+        lambda s: s.row.precision == precision,
+    ):
+        chosen = [s for s in others if keep(s)]
+        if len({s.row.model_id for s in chosen}) >= NEIGHBOURS:
+            others = chosen
+            break
+    return {s.row.model_id: features(s.profile, s.row.precision) for s in others}
 
 
 def novelty(
@@ -76,31 +107,63 @@ def novelty(
     published: Sequence["Sample"],
     scale: np.ndarray,
 ) -> float:
-    """`distance` from a model to the models published on a device: those at its precision
-    and metric where there are NEIGHBOURS of them, else those at its precision, else all;
-    each model once, never the model itself."""
-    others = [s for s in published if s.row.model_id != profile.name]
-    for keep in (
-        lambda s: s.row.precision == precision and s.row.metric == metric,
-        lambda s: s.row.precision == precision,
-    ):
-        chosen = [s for s in others if keep(s)]
-        if len({s.row.model_id for s in chosen}) >= NEIGHBOURS:
-            others = chosen
-            break
-    points = {s.row.model_id: features(s.profile, s.row.precision) for s in others}
-    return distance(features(profile, precision), list(points.values()), scale)
+    """Mean distance from a model to the NEIGHBOURS nearest models published on a device
+    (`published_points`)."""
+    near = nearest(
+        features(profile, precision),
+        published_points(profile.name, precision, metric, published),
+        scale,
+    )
+    return float(np.mean([d for d, _ in near])) if near else 0.0
+
+
+def neighbour_miss(
+    profile: CostProfile,
+    precision: str,
+    metric: str,
+    published: Sequence["Sample"],
+    scale: np.ndarray,
+    misses: dict[str, float],
+) -> float | None:
+    """How far the device model missed the published models nearest this one: the mean of
+    their held-out |log errors| (`misses`, by model), over those of the NEIGHBOURS nearest
+    that were held out; None when none were. A projection errs where its neighbours' did (the
+    Spearman correlation of a held-out error with its neighbours' is 0.2-0.5 by family), so
+    the miss is a difficulty of the band; the point projection keeps none of it (a correction
+    by it jumps as the neighbours change, and a model with more MACs could be projected
+    faster: docs/project.md, *Neighbours' misses carried over*)."""
+    near = nearest(
+        features(profile, precision),
+        published_points(profile.name, precision, metric, published),
+        scale,
+    )
+    got = [misses[m] for _, m in near if m in misses]
+    return float(np.mean(got)) if got else None
 
 
 ERROR_FLOOR = 0.01  # held-out |log errors| below this (1%) count as this: the rows' own noise
 
 
-def difficulty_slope(novelties: Sequence[float], log_errors: Sequence[float]) -> float:
-    """How fast held-out errors grow with novelty: the least-squares slope of ln |log error|
-    on novelty over a band's pool, so a difficulty exp(slope * novelty) follows them; 0 (one
-    band for all) where errors do not grow with it or the pool cannot say."""
-    x = np.asarray(novelties, float)
+def difficulty_slopes(
+    predictors: Sequence[Sequence[float]], log_errors: Sequence[float]
+) -> list[float]:
+    """How fast held-out errors grow with each predictor of difficulty (novelty, the
+    neighbours' miss): the least-squares slopes of ln |log error| on them over a band's pool,
+    none below 0 (non-negative least squares on centred values), so a difficulty
+    exp(slopes . predictors) follows the errors and grows with each; all 0 (one band for all)
+    where errors do not grow with any or the pool cannot say."""
     y = np.log(np.abs(np.asarray(log_errors, float)) + ERROR_FLOOR)
-    xc = x - x.mean() if len(x) else x
-    ss = float(xc @ xc)
-    return max(0.0, float(xc @ (y - y.mean())) / ss) if ss > 1e-12 else 0.0
+    x = np.asarray(predictors, float).reshape(len(predictors), -1).T
+    if len(y) < 2 or x.shape[0] != len(y):
+        return [0.0] * len(predictors)
+    xc, yc = x - x.mean(axis=0), y - y.mean()
+    keep = (xc**2).sum(axis=0) > 1e-12
+    slopes = np.zeros(x.shape[1])
+    if keep.any():
+        slopes[keep] = nnls(xc[:, keep], yc)[0]
+    return [float(v) for v in slopes]
+
+
+def difficulty_slope(novelties: Sequence[float], log_errors: Sequence[float]) -> float:
+    """How fast held-out errors grow with novelty alone (`difficulty_slopes`)."""
+    return difficulty_slopes([novelties], log_errors)[0]

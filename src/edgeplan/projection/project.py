@@ -7,7 +7,7 @@ import numpy as np
 
 from edgeplan.catalogue.load import Catalogue, Hardware
 from edgeplan.projection.anchor import anchored_ratio, describe, own_rows, sibling_rows, switches
-from edgeplan.projection.bands import Calibration, stratum
+from edgeplan.projection.bands import Calibration, held_misses, stratum
 from edgeplan.projection.device import (
     PRECISIONS,
     DeviceParams,
@@ -17,7 +17,7 @@ from edgeplan.projection.device import (
     prior_c,
 )
 from edgeplan.projection.field import FIELD_METRIC
-from edgeplan.projection.novelty import novelty
+from edgeplan.projection.novelty import neighbour_miss, novelty
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import family, segment_hardware
 from edgeplan.words import plural
@@ -106,6 +106,9 @@ class Projection:
     # distance to the device's published models (novelty.py), which widens the band where the
     # device's held-out errors grow with it; None without held-out errors
     novelty: float | None = None
+    # the device model's held-out miss on the published models nearest this one, as a ratio
+    # (x/÷; novelty.neighbour_miss), which widens the band where misses foretell errors
+    neighbour_miss_ratio: float | None = None
 
 
 def prior_params(hw: Hardware) -> DeviceParams:
@@ -261,12 +264,14 @@ def project(
     band, band_source = p.band_pct, p.band_source
     cls = stratum(ctx, profile, cal.few_models(device))
     published = [s for fam in ("latency", "throughput") for s in cal.samples.get((device, fam), [])]
-    far = None
+    far = miss = None
     if cal.held and cal.novelty_scale is not None and published:
         # its own Mondrian class (projections as unsure as it), scaled by how far it lies
         # from the models published on the device (whose held-out errors make its band)
         far = novelty(profile, precision, metric, published, cal.novelty_scale)
-        band, band_source = cal.band(device, cls=cls, novelty=far)
+        misses = held_misses(cal.held, device)
+        miss = neighbour_miss(profile, precision, metric, published, cal.novelty_scale, misses)
+        band, band_source = cal.band(device, cls=cls, novelty=far, miss=miss)
     elif cls and cal.held:
         band, band_source = cal.band(device, cls=cls)
     if anchors and cal.anchored:
@@ -292,6 +297,7 @@ def project(
         cpu_fallback_gmacs=fallback,
         notes=notes,
         novelty=round(far, 3) if far is not None else None,
+        neighbour_miss_ratio=round(float(np.exp(miss)), 3) if miss is not None else None,
     )
 
 
