@@ -161,3 +161,19 @@ def test_a_band_widens_with_the_neighbours_miss_and_still_covers_its_level() -> 
     low, high = (cal.band("dev", novelty=1.5, miss=m) for m in (0.05, 0.95))
     assert low[0] < cal.band("dev")[0] < high[0]
     assert "miss on the published models nearest it" in high[1]
+
+
+def test_a_model_beyond_every_held_out_one_is_told_to_measure_even_with_one_width() -> None:
+    """Errors that do not grow with novelty: the band is one width for all, and a model
+    farther than any held-out one still hears that nothing held out vouches for it."""
+    rng = np.random.default_rng(17)
+    nov = rng.uniform(0, 3, 200)
+    cal = Calibration(
+        held=[
+            Held("dev", f"m{i}", float(e), 0.0, "", float(v))
+            for i, (e, v) in enumerate(zip(np.exp(-nov) * 0.3, nov, strict=True))
+        ]
+    )
+    plain, near, beyond = cal.band("dev"), cal.band("dev", novelty=1.0), cal.band("dev", novelty=9)
+    assert plain[0] == near[0] == beyond[0]
+    assert "measure it" in beyond[1] and "measure it" not in near[1]

@@ -55,6 +55,9 @@ FAR_SHARE = 0.1  # the farthest tenth of a device's held-out models, for conditi
 
 FEW_MODELS = "few models"  # the class of a device whose own models cannot make a band
 
+# said of a model farther from the published ones than any held-out one, whatever its band
+UNVOUCHED = "farther from the published models than any held-out one: measure it"
+
 
 def stratum(context: Context | None, profile: CostProfile | None, few: bool = False) -> str:
     """The Mondrian class of a projection; each class gets its own band, so a sure projection
@@ -171,9 +174,14 @@ class Calibration:
             use_miss = miss is not None and bool(known)
             predictors = [[h.novelty for h in pool]] + ([misses] if use_miss else [])
             slopes = [*difficulty_slopes(predictors, errors), 0.0][:2]
+        farthest = max(h.novelty for h in pool)
         if novelty is None or max(slopes) <= 0:
             q = conformal_quantile(errors, BAND_LEVEL)
-            return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})"
+            # one width for all, but a model beyond every held-out one is still not vouched for
+            beyond_all = novelty is not None and novelty > farthest
+            return (float(np.exp(q)) - 1) * 100, f"{how} held-out errors{of} ({len(pool)})" + (
+                f"; {UNVOUCHED}" if beyond_all else ""
+            )
         s_far, s_miss = slopes
         q = conformal_quantile(
             [
@@ -182,7 +190,6 @@ class Calibration:
             ],
             BAND_LEVEL,
         )
-        farthest = max(h.novelty for h in pool)
         own_miss = min(miss if miss is not None else typical_miss, max(misses))
         # never wider than the largest error the pool made: the exponential is fitted on the
         # bulk and overshoots at its far end, where nothing supports a wider band
@@ -205,8 +212,11 @@ class Calibration:
                 "the device model's held-out miss on the published models nearest it: "
                 f"x/÷ {np.exp(own_miss):.2f} against x/÷ {np.exp(typical_miss):.2f} typically"
             )
-        return width, f"{how} held-out errors{of} ({len(pool)}), scaled by " + "; and by ".join(
-            scaled
+        unvouched = s_far <= 0 and novelty > farthest  # said in the distance's clause otherwise
+        return width, (
+            f"{how} held-out errors{of} ({len(pool)}), scaled by "
+            + "; and by ".join(scaled)
+            + (f"; {UNVOUCHED}" if unvouched else "")
         )
 
     def anchored_band(self, segment: str, exclude_model: str | None = None) -> tuple[float, str]:
