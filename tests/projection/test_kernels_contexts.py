@@ -362,17 +362,12 @@ def _difficulty(profile: CostProfile, device: str) -> dict[str, float | None]:
     published there (both metric families) and the device model's held-out miss on the
     nearest of them."""
     from edgeplan.projection.bands import held_misses
-    from edgeplan.projection.novelty import neighbour_miss, novelty
+    from edgeplan.projection.novelty import neighbour_miss, neighbours, novelty
 
     published = [s for fam in ("latency", "throughput") for s in CAL.samples[(device, fam)]]
     assert CAL.novelty_scale is not None
-    metric, scale = "latency_ms_model_only", CAL.novelty_scale
-    return {
-        "novelty": novelty(profile, "int8", metric, published, scale),
-        "miss": neighbour_miss(
-            profile, "int8", metric, published, scale, held_misses(CAL.held, device)
-        ),
-    }
+    near = neighbours(profile, "int8", "latency_ms_model_only", published, CAL.novelty_scale)
+    return {"novelty": novelty(near), "miss": neighbour_miss(near, held_misses(CAL.held, device))}
 
 
 def _two_branches(path: Path) -> Path:

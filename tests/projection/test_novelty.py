@@ -16,6 +16,7 @@ from edgeplan.projection.novelty import (
     features,
     nearest,
     neighbour_miss,
+    neighbours,
     published_points,
 )
 from edgeplan.projection.profile import CostProfile
@@ -133,12 +134,14 @@ def test_the_neighbours_miss_is_the_held_out_error_on_the_nearest_published_mode
     published = CAL.samples[("hailo-8", "throughput")]
     resnet = next(s for s in published if s.row.model_id == "resnet50_v1_224")
     misses = held_misses(CAL.held, "hailo-8")
-    got = neighbour_miss(resnet.profile, "int8", "throughput_fps", published, scale, misses)
+    found = neighbours(resnet.profile, "int8", "throughput_fps", published, scale)
+    got = neighbour_miss(found, misses)
     points = published_points("resnet50_v1_224", "int8", "throughput_fps", published)
     near = nearest(features(resnet.profile, "int8"), points, scale)
+    assert found == near
     assert len(near) == NEIGHBOURS and "resnet50_v1_224" not in {m for _, m in near}
     assert got == np.mean([misses[m] for _, m in near])
-    assert neighbour_miss(resnet.profile, "int8", "throughput_fps", published, scale, {}) is None
+    assert neighbour_miss(found, {}) is None
     # every held-out figure on a validated device carries its neighbours' miss
     assert all(h.miss is not None for h in CAL.held if h.segment == "hailo-8")
 

@@ -20,7 +20,7 @@ from edgeplan.projection.bands import (
 )
 from edgeplan.projection.device import DeviceParams, ape, latency_ms, to_metric
 from edgeplan.projection.devicefit import batch_splits, fit, switches_contexts
-from edgeplan.projection.novelty import feature_scale, features, neighbour_miss, novelty
+from edgeplan.projection.novelty import feature_scale, features, neighbour_miss, neighbours, novelty
 from edgeplan.projection.pooling import Centre, centre_for, scaled_from
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import (
@@ -155,6 +155,7 @@ def calibrate(
         [features(s.profile, s.row.precision) for ss in cal.samples.values() for s in ss]
     )
     if validate:
+        near_of_held: list[list[tuple[float, str]]] = []  # each held-out figure's
         for key, ss in cal.samples.items():
             hw = segment_hardware(key[0], cat)
             models = sorted({s.row.model_id for s in ss})
@@ -181,7 +182,9 @@ def calibrate(
                     if s.row.metric == "throughput_fps":
                         r = -r
                     cls = stratum(p.context, s.profile, few)
-                    far = novelty(s.profile, s.row.precision, s.row.metric, train, scale)
+                    near = neighbours(s.profile, s.row.precision, s.row.metric, train, scale)
+                    far = novelty(near)
+                    near_of_held.append(near)
                     cal.held.append(Held(key[0], m, float(r), ape(pred, value), cls, far))
                     # the same prediction anchored on the model's figures on sibling chips
                     # (their fits keep it: they published it)
@@ -203,7 +206,7 @@ def calibrate(
                         cal.anchored.append(
                             Held(key[0], m, ra, ape(got, value), plain_ape=ape(pred, value))
                         )
-        _add_neighbour_misses(cal, scale)
+        _add_neighbour_misses(cal, near_of_held)
         for key, p in cal.params.items():
             cls = stratum(None, None, cal.few_models(key[0]))
             p.band_pct, p.band_source = cal.band(key[0], cls=cls)
@@ -211,21 +214,11 @@ def calibrate(
     return cal
 
 
-def _add_neighbour_misses(cal: Calibration, scale: np.ndarray) -> None:
-    """Give every held-out prediction the device model's held-out miss on the published models
-    nearest it (novelty.neighbour_miss), found among those its fit was made on (never its own
-    miss), in the order the validation made them."""
+def _add_neighbour_misses(cal: Calibration, near_of_held: list[list[tuple[float, str]]]) -> None:
+    """Give every held-out prediction the device model's held-out miss on its neighbours
+    (novelty.neighbour_miss; `near_of_held`, in cal.held's order, found among the models its
+    fit was made on), never its own model's miss."""
     misses = {seg: held_misses(cal.held, seg) for seg in {h.segment for h in cal.held}}
-    it = iter(range(len(cal.held)))
-    for key, ss in cal.samples.items():
-        for m in sorted({s.row.model_id for s in ss}):
-            train = [s for s in ss if s.row.model_id != m]
-            if not train:
-                continue
-            for s in (s for s in ss if s.row.model_id == m):
-                i = next(it)
-                h = cal.held[i]
-                assert h.segment == key[0] and h.model == m
-                own = {k: v for k, v in misses[key[0]].items() if k != m}
-                got = neighbour_miss(s.profile, s.row.precision, s.row.metric, train, scale, own)
-                cal.held[i] = replace(h, miss=got)
+    for i, (h, near) in enumerate(zip(cal.held, near_of_held, strict=True)):
+        own = {k: v for k, v in misses[h.segment].items() if k != h.model}
+        cal.held[i] = replace(h, miss=neighbour_miss(near, own))

@@ -100,43 +100,33 @@ def published_points(
     return {s.row.model_id: features(s.profile, s.row.precision) for s in others}
 
 
-def novelty(
+def neighbours(
     profile: CostProfile,
     precision: str,
     metric: str,
     published: Sequence["Sample"],
     scale: np.ndarray,
-) -> float:
-    """Mean distance from a model to the NEIGHBOURS nearest models published on a device
-    (`published_points`)."""
-    near = nearest(
-        features(profile, precision),
-        published_points(profile.name, precision, metric, published),
-        scale,
-    )
+) -> list[tuple[float, str]]:
+    """(distance, model) to the NEIGHBOURS models published on a device nearest a model
+    (`published_points`, `nearest`): what its novelty and its neighbours' miss are taken over."""
+    points = published_points(profile.name, precision, metric, published)
+    return nearest(features(profile, precision), points, scale)
+
+
+def novelty(near: Sequence[tuple[float, str]]) -> float:
+    """How far a model lies from the models published on a device: the mean distance to its
+    `neighbours`; 0 when there are none."""
     return float(np.mean([d for d, _ in near])) if near else 0.0
 
 
-def neighbour_miss(
-    profile: CostProfile,
-    precision: str,
-    metric: str,
-    published: Sequence["Sample"],
-    scale: np.ndarray,
-    misses: dict[str, float],
-) -> float | None:
-    """How far the device model missed the published models nearest this one: the mean of
-    their held-out |log errors| (`misses`, by model), over those of the NEIGHBOURS nearest
+def neighbour_miss(near: Sequence[tuple[float, str]], misses: dict[str, float]) -> float | None:
+    """How far the device model missed the published models nearest a model (its
+    `neighbours`): the mean of their held-out |log errors| (`misses`, by model), over those
     that were held out; None when none were. A projection errs where its neighbours' did (the
     Spearman correlation of a held-out error with its neighbours' is 0.2-0.5 by family), so
     the miss is a difficulty of the band; the point projection keeps none of it (a correction
     by it jumps as the neighbours change, and a model with more MACs could be projected
     faster: docs/project.md, *Neighbours' misses carried over*)."""
-    near = nearest(
-        features(profile, precision),
-        published_points(profile.name, precision, metric, published),
-        scale,
-    )
     got = [misses[m] for _, m in near if m in misses]
     return float(np.mean(got)) if got else None
 

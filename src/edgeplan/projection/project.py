@@ -17,7 +17,7 @@ from edgeplan.projection.device import (
     prior_c,
 )
 from edgeplan.projection.field import FIELD_METRIC
-from edgeplan.projection.novelty import neighbour_miss, novelty
+from edgeplan.projection.novelty import neighbour_miss, neighbours, novelty
 from edgeplan.projection.profile import CostProfile
 from edgeplan.projection.rows import family, segment_hardware
 from edgeplan.words import plural
@@ -268,9 +268,9 @@ def project(
     if cal.held and cal.novelty_scale is not None and published:
         # its own Mondrian class (projections as unsure as it), scaled by how far it lies
         # from the models published on the device (whose held-out errors make its band)
-        far = novelty(profile, precision, metric, published, cal.novelty_scale)
-        misses = held_misses(cal.held, device)
-        miss = neighbour_miss(profile, precision, metric, published, cal.novelty_scale, misses)
+        near = neighbours(profile, precision, metric, published, cal.novelty_scale)
+        far = novelty(near)
+        miss = neighbour_miss(near, held_misses(cal.held, device))
         band, band_source = cal.band(device, cls=cls, novelty=far, miss=miss)
     elif cls and cal.held:
         band, band_source = cal.band(device, cls=cls)
