@@ -18,7 +18,8 @@ torchvision, timm, ultralytics, effdet installed):
     PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
 
 It prints a table and, with --json, writes {model_id: {layers, depth, gmacs, params_m,
-gemm_gmacs, attention_gmacs, depthwise_gmacs, act_elements_m, global_gates, how}}: the figures
+gemm_gmacs, attention_gmacs, depthwise_gmacs, act_elements_m, global_gates, layout_elements_m,
+how}}: the figures
 committed to the catalogue's models.csv `layers`, `depth`, `gemm_gmacs`, `attention_gmacs`,
 `depthwise_gmacs`, `act_elements_m` and `global_gates` columns
 (`depth`: the weighted layers on the longest path from the input, followed through every op
@@ -31,7 +32,10 @@ input channel per group: little reuse per weight, a kernel class of its own on m
 `act_elements_m`: activation elements (millions) the
 weighted layers read and write, the traffic a kernel moves besides its weights; `global_gates`:
 whole-map reductions whose result scales the same map (squeeze-and-excitation), each a map a
-pipelined NPU must hold whole."""
+pipelined NPU must hold whole; `layout_elements_m`: activation elements (millions) moved to
+another layout (transposes, pixel and channel shuffles, window rolls; a swap between channels-
+first and channels-last, which such compilers drop, is not counted): no catalogue column, the
+counts behind *Layout moves (tried, not kept)* in docs/project.md."""
 
 import argparse
 import json
@@ -506,12 +510,22 @@ def _depth_mode() -> Any:
     aten = torch.ops.aten
     weighted = {aten.convolution.default, aten.addmm.default, aten.mm.default}
     scales = {aten.mul.Tensor, aten.mul_.Tensor, aten.div.Tensor, aten.div_.Tensor}
+    # ops that move an activation's elements to another layout: what an exported graph holds as
+    # Transpose, DepthToSpace / SpaceToDepth or a channel shuffle (a weight's transpose, 2-D, is not
+    # one: a fully-connected layer reads its weights in place)
+    moves = {
+        aten.permute.default, aten.transpose.int, aten.pixel_shuffle.default,
+        aten.pixel_unshuffle.default, aten.im2col.default, aten.col2im.default,
+        aten.roll.default, aten.channel_shuffle.default, aten.native_channel_shuffle.default,
+    }  # fmt: skip
 
     class Depth(TorchDispatchMode):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.of: dict[int, int] = {}  # by storage: views and in-place ops keep a depth
             self.deepest = 0
+            self.moved = 0  # activation elements written by layout moves (`moves`)
+            self.conv_out: set[int] = set()  # storages convolutions wrote
             # maps a global reduction read, by storage (held, so that no other tensor takes
             # its address), and whether something read them again
             self.pooled: dict[int, tuple[Any, bool]] = {}
@@ -520,6 +534,10 @@ def _depth_mode() -> Any:
             self, func: Any, types: Any, args: Any = (), kwargs: Any = None
         ) -> Any:
             out = func(*args, **(kwargs or {}))
+            if func in moves and isinstance(out, torch.Tensor) and out.dim() >= 3:
+                self.moved += 0 if self._to_channels_last(func, args) else out.numel()
+            if func is aten.convolution.default:
+                self.conv_out.add(out.untyped_storage().data_ptr())
             tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
             d = max((self.of.get(t.untyped_storage().data_ptr(), 0) for t in tensors), default=0)
             d += func in weighted
@@ -534,6 +552,19 @@ def _depth_mode() -> Any:
                     self.of[t.untyped_storage().data_ptr()] = d
             self.deepest = max(self.deepest, d)
             return out
+
+        def _to_channels_last(self, func: Any, args: Any) -> bool:
+            """Whether a move only turns a convolution's channels-first map into channels-last
+            (or back): a channels-last compiler (TFLite's converter, QNN, Hailo, TensorRT) stores
+            maps that way and drops it. A permute between NCHW and NHWC, and a flattened map's
+            channels swapped with its positions (a patch embedding's tokens)."""
+            x = args[0]
+            if func is aten.permute.default:
+                return x.dim() == 4 and list(args[1]) in ([0, 2, 3, 1], [0, 3, 1, 2])
+            if func is aten.transpose.int and x.dim() == 3:
+                dims = {d % 3 for d in args[1:3]}
+                return dims == {1, 2} and x.untyped_storage().data_ptr() in self.conv_out
+            return False
 
         def gates(self) -> int:
             return sum(read_again for _, read_again in self.pooled.values())
@@ -556,6 +587,7 @@ class Counts:
     global_gates: int = 0  # whole-map reductions whose map is scaled again (_depth_mode)
     head_depth: int = 0  # the same, to the deepest input of `capture` (a head counted by hand)
     act_elements: int = 0
+    layout_elements: int = 0  # activation elements moved to another layout (_depth_mode)
     head_inputs: list[Any] = field(default_factory=list)  # inputs of `capture` (YOLOv5's head)
 
 
@@ -632,6 +664,7 @@ def executed(
     c.attention_macs = attention
     c.depth = path.deepest
     c.global_gates = path.gates()
+    c.layout_elements = path.moved
     c.head_depth = max(
         (path.of.get(t.untyped_storage().data_ptr(), 0) for t in c.head_inputs), default=0
     )
@@ -660,6 +693,7 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "depth": c.depth,
             "global_gates": c.global_gates,
             "act_elements_m": round(c.act_elements / 1e6, 2),
+            "layout_elements_m": round(c.layout_elements / 1e6, 3),
             "how": f"{note} @{side if isinstance(side, int) else '{}x{}'.format(*side[::-1])}",
         }
     for mid, yaml in YOLOV5.items():
@@ -679,6 +713,8 @@ def count_all(only: set[str] | None = None) -> dict[str, dict[str, Any]]:
             "depthwise_gmacs": round(body.depthwise_macs / 1e9, 4),  # the head has none
             "global_gates": body.global_gates,  # nor gates
             "act_elements_m": round((body.act_elements + head_in + head_out) / 1e6, 2),
+            # the original head views and permutes its outputs to (anchor, y, x, outputs)
+            "layout_elements_m": round((body.layout_elements + head_out) / 1e6, 3),
             "how": f"original YOLOv5: ultralytics {yaml} backbone and neck ({body.layers}) + "
             f"{YOLOV5_HEAD} output convolutions",
         }
@@ -690,21 +726,22 @@ def main() -> int:
     ap.add_argument(
         "--json",
         help="write {model_id: {layers, depth, gmacs, params_m, gemm_gmacs, attention_gmacs, "
-        "depthwise_gmacs, act_elements_m, global_gates, how}} here",
+        "depthwise_gmacs, act_elements_m, global_gates, layout_elements_m, how}} here",
     )
     ap.add_argument("--only", nargs="*", help="count only these model ids (whole builds)")
     args = ap.parse_args()
     counts = count_all(set(args.only) if args.only else None)
     print(
         f"{'model':36s} {'layers':>6s} {'GMACs':>8s} {'params M':>8s} {'gemm GMACs':>10s} "
-        f"{'attn GMACs':>10s} {'dw GMACs':>9s} {'act M':>7s} {'gates':>5s}  how"
+        f"{'attn GMACs':>10s} {'dw GMACs':>9s} {'act M':>7s} {'gates':>5s} {'layout M':>8s}  how"
     )
     for mid, row in sorted(counts.items()):
         g, pm = row.get("gmacs", ""), row.get("params_m", "")
         print(
             f"{mid:36s} {row['layers']:>6d} {g!s:>8s} {pm!s:>8s} {row['gemm_gmacs']!s:>10s} "
             f"{row['attention_gmacs']!s:>10s} {row['depthwise_gmacs']!s:>9s} "
-            f"{row['act_elements_m']!s:>7s} {row['global_gates']:>5d}  {row['how']}"
+            f"{row['act_elements_m']!s:>7s} {row['global_gates']:>5d} "
+            f"{row['layout_elements_m']!s:>8s}  {row['how']}"
         )
     if args.json:
         with open(args.json, "w") as f:
