@@ -288,6 +288,35 @@ def test_fastestdet_on_coral_refuses_fp32_and_projects_int8(fastestdet: Path) ->
         assert both or dev != "hailo-8"
 
 
+def test_the_edge_tpu_subgraph_starts_after_leading_ops_it_cannot_map() -> None:
+    from edgeplan.projection.project import edge_tpu_subgraph
+
+    conv = ["CONV_2D", "DEPTHWISE_CONV_2D", "ADD"]
+    assert edge_tpu_subgraph(conv) == (0, 3)
+    # a uint8 input's CAST runs on the CPU ahead of the subgraph, not in place of it
+    assert edge_tpu_subgraph(["CAST", "QUANTIZE", *conv]) == (1, 5)
+    # the compiler cuts once: after the first op it cannot map, mappable ops run on the CPU too
+    assert edge_tpu_subgraph(["CAST", *conv, "ARG_MAX", *conv]) == (1, 4)
+    assert edge_tpu_subgraph(["CAST", "ARG_MAX"]) == (0, 0)
+    assert edge_tpu_subgraph([]) == (0, 0)
+
+
+def test_movenet_on_coral_runs_its_backbone_on_the_edge_tpu(testdata: Path) -> None:
+    """MoveNet's int8 file starts with a CAST of its uint8 input and ends in decoding ops the
+    compiler cannot map (ARG_MAX, GATHER_ND): only the decoding runs on the host CPU."""
+    from edgeplan.models import open_model
+    from edgeplan.models.analysis import analyse
+    from edgeplan.projection.profile import from_analysis
+
+    path = testdata / "models/coral/movenet_single_pose_lightning_ptq.tflite"
+    a = analyse(open_model(path))
+    assert a.ops[0].op_type == "CAST"
+    pr = project(from_analysis("movenet", a), "coral-usb", "int8", CAL, CAT)
+    assert 0 < pr.cpu_fallback_gmacs < 0.2 * a.macs / 1e9
+    fallback = next(n for n in pr.notes if "Edge TPU compiler does not map" in n)
+    assert "(CAST)" not in fallback and "(ARG_MAX)" in fallback
+
+
 def test_end_of_support_hardware_is_never_deployable() -> None:
     pr = project(prof(1.0), "intel-ncs2", "fp16", CAL, CAT)
     assert not pr.deployable and "end of support" in pr.reason

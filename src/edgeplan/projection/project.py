@@ -1,6 +1,7 @@
 """Project one model onto one device: latency with its band, throughput, power, deployability
 and the reason, with the calibration it used. Always `source: projected`."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +24,9 @@ from edgeplan.projection.rows import family, segment_hardware
 from edgeplan.words import plural
 
 REFERENCE_HOST = "xeon-gold-6154"  # the host of coral.ai's published Edge TPU benchmarks
-# Ops the Edge TPU compiler maps (ONNX and TFLite names); the first op outside this set, and every
-# op after it, runs on the host CPU (the compiler cuts the graph once).
+# Ops the Edge TPU compiler maps (ONNX and TFLite names). It maps one subgraph: ops ahead of the
+# first it maps (an input's CAST) run on the host CPU before it, and from the first op outside
+# this set after that, every op runs on the host CPU (edge_tpu_subgraph).
 EDGE_TPU_OPS = {
     "Conv",
     "CONV_2D",
@@ -157,12 +159,23 @@ def _deployable(
     return True, "deployable"
 
 
+def edge_tpu_subgraph(op_types: Sequence[str]) -> tuple[int, int]:
+    """[start, end) of the ops (in graph order) the Edge TPU compiler maps. It cuts the graph
+    into one Edge TPU subgraph: the ops ahead of the first it maps (a uint8 input's CAST or
+    QUANTIZE) run on the CPU and hand it their output, and from the first op it cannot map
+    after that every op runs on the CPU, mappable or not ("More than one subgraph is not
+    supported" in its log). (0, 0) when it maps none."""
+    start = next((i for i, op in enumerate(op_types) if op in EDGE_TPU_OPS), len(op_types))
+    end = next((i for i in range(start, len(op_types)) if op_types[i] not in EDGE_TPU_OPS), None)
+    return (start, len(op_types) if end is None else end) if start < len(op_types) else (0, 0)
+
+
 def _edge_tpu_split(profile: CostProfile) -> tuple[float, str]:
-    """GMACs that run on the host CPU (everything from the first unsupported op on), and that op."""
-    for i, (op, _) in enumerate(profile.ops):
-        if op not in EDGE_TPU_OPS:
-            return sum(m for _, m in profile.ops[i:]) / 1e9, op
-    return 0.0, ""
+    """GMACs that run on the host CPU (the ops outside the Edge TPU subgraph), and the op the
+    subgraph ends at ("" when it runs to the end)."""
+    start, end = edge_tpu_subgraph([op for op, _ in profile.ops])
+    outside = [m for i, (_, m) in enumerate(profile.ops) if not start <= i < end]
+    return sum(outside) / 1e9, profile.ops[end][0] if end < len(profile.ops) else ""
 
 
 def project(
@@ -237,10 +250,14 @@ def project(
             host_hw = segment_hardware(host_key, cat) if ":" in host_key else cat.hardware[host_key]
             cpu_ms = hp.b(host_hw, "int8") * fallback
             ms += cpu_ms
+            where = (
+                f"from the first op the Edge TPU compiler does not map ({first_op}) on"
+                if first_op
+                else "ahead of the first op the Edge TPU compiler maps"
+            )
             notes.append(
-                f"{fallback:.3f} of {profile.gmacs:.3f} GMACs, from the first op the Edge TPU "
-                f"compiler does not map ({first_op}) on, run on the CPU of {host_key} ({why}): "
-                f"+{cpu_ms:.2f} ms"
+                f"{fallback:.3f} of {profile.gmacs:.3f} GMACs, {where}, run on the CPU of "
+                f"{host_key} ({why}): +{cpu_ms:.2f} ms"
             )
     tput_fit = cal.params.get((device, "throughput"))
     ctx = p.context or (tput_fit.context if tput_fit else None)

@@ -175,23 +175,28 @@ class TfliteInt8:
 
         from edgeplan.models.analysis import analyse
         from edgeplan.models.files import open_model
-        from edgeplan.projection.project import EDGE_TPU_OPS
+        from edgeplan.projection.project import edge_tpu_subgraph
 
         it = Interpreter(model_path=str(path))
         tfl_out = [[int(v) for v in d["shape"]] for d in it.get_output_details()]
         dtypes = {np.dtype(d["dtype"]).name for d in it.get_input_details()}
         channels_last = output_layout(onnx_out, tfl_out)
         ops = analyse(open_model(path)).ops
-        first = next((i for i, o in enumerate(ops) if o.op_type not in EDGE_TPU_OPS), None)
+        start, end = edge_tpu_subgraph([o.op_type for o in ops])
         notes.append(
             f"full-integer TFLite by onnx2tf ({'/'.join(sorted(dtypes))} input, per-channel "
             "weights); the Edge TPU needs it compiled by edgetpu_compiler (not on PyPI)"
         )
-        if first is None:
+        if (start, end) == (0, len(ops)):
             notes.append(f"all {len(ops)} ops are ones the Edge TPU compiler maps")
-        else:
+        if start > 0:
             notes.append(
-                f"Edge TPU: from op {first + 1} of {len(ops)} ({ops[first].op_type}) on, the "
+                f"Edge TPU: the first {start} of {len(ops)} ops ({ops[0].op_type} first) would run "
+                "on the host CPU ahead of its subgraph"
+            )
+        if end < len(ops):
+            notes.append(
+                f"Edge TPU: from op {end + 1} of {len(ops)} ({ops[end].op_type}) on, the "
                 "graph would run on the host CPU"
             )
         if channels_last:
