@@ -317,6 +317,57 @@ def test_movenet_on_coral_runs_its_backbone_on_the_edge_tpu(testdata: Path) -> N
     assert "(CAST)" not in fallback and "(ARG_MAX)" in fallback
 
 
+def test_what_a_converter_drops_is_not_an_edge_tpu_cut(testdata: Path, fastestdet: Path) -> None:
+    """An ONNX graph's NCHW <-> NHWC transposes and its shape arithmetic on static shapes do
+    not reach the TFLite file the Edge TPU compiler takes (onnx2tf keeps 1 of YuNet's 12
+    transposes, after its last convolution); a channel shuffle's transpose does."""
+    from edgeplan.models import open_model
+    from edgeplan.models.analysis import analyse
+    from edgeplan.projection.profile import from_analysis
+
+    yunet = analyse(open_model(testdata / "models/yunet/yunet_n_320_320.onnx"))
+    swaps = [o for o in yunet.ops if o.op_type == "Transpose"]
+    assert len(swaps) == 12 and all(o.converted_away for o in swaps)
+    pr = project(from_analysis("yunet", yunet), "coral-usb", "int8", CAL, CAT)
+    assert pr.cpu_fallback_gmacs == 0 and not any("does not map" in n for n in pr.notes)
+    slim = analyse(open_model(testdata / "models/ultraface/version-slim-320.onnx"))
+    assert all(o.converted_away for o in slim.ops if o.op_type == "Shape")
+    assert not any(o.converted_away for o in slim.ops if o.op_type in ("Conv", "Exp"))
+    shuffle = analyse(open_model(fastestdet))
+    assert not any(o.converted_away for o in shuffle.ops if o.op_type == "Transpose")
+
+
+def test_a_qdq_graph_maps_onto_the_edge_tpu(testdata: Path, tmp_path: Path) -> None:
+    """A QDQ model's QuantizeLinear / DequantizeLinear pairs become int8 tensors in the TFLite
+    file: they neither cut the Edge TPU subgraph nor hide that the model is int8."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    from edgeplan.models import open_model
+    from edgeplan.models.analysis import analyse
+    from edgeplan.pipeline.gather import QUANT_OPS
+    from edgeplan.projection.profile import from_analysis
+
+    src = testdata / "models/yunet/yunet_n_320_320.onnx"
+    name = onnx.load(str(src)).graph.input[0].name
+
+    class One(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.left = 1
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            self.left -= 1
+            return {name: np.full((1, 3, 320, 320), 0.5, np.float32)} if self.left >= 0 else None
+
+    qdq = tmp_path / "yunet_qdq.onnx"
+    quantize_static(str(src), str(qdq), One(), quant_format=QuantFormat.QDQ)
+    profile = from_analysis("yunet-qdq", analyse(open_model(qdq)))
+    assert profile.ops[0][0] in ("QuantizeLinear", "DequantizeLinear")  # a cut at op 1 before
+    assert any(op in QUANT_OPS for op, _ in profile.ops)
+    pr = project(profile, "coral-usb", "int8", CAL, CAT)
+    assert pr.cpu_fallback_gmacs == 0 and not any("does not map" in n for n in pr.notes)
+
+
 def test_end_of_support_hardware_is_never_deployable() -> None:
     pr = project(prof(1.0), "intel-ncs2", "fp16", CAL, CAT)
     assert not pr.deployable and "end of support" in pr.reason

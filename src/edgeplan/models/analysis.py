@@ -22,6 +22,9 @@ class OpStat:
     activation_bytes: int = 0  # input activations read + outputs written
     activation_elems: int = 0  # the same activations in elements (the same at any precision)
     kernel: str = ""  # its kernel class where the analyser knows it (projection/kernels.py)
+    # an op a converter to a static, channels-last format (onnx2tf to TFLite) drops: a
+    # Transpose between NCHW and NHWC, or shape arithmetic on static shapes, folded to constants
+    converted_away: bool = False
     # the tensors it reads and writes (graph edges: the longest path through the graph)
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()

@@ -1,6 +1,7 @@
 """ONNX graph walk: shapes from onnx shape inference, MACs per Conv/Gemm/MatMul."""
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -101,6 +102,21 @@ def _attr(node: onnx.NodeProto, name: str) -> int:
     return 0
 
 
+QDQ = ("QuantizeLinear", "DequantizeLinear")
+# NCHW -> NHWC and back: the permutes a channels-first graph makes around channels-last work
+CHANNEL_SWAPS = ([0, 2, 3, 1], [0, 3, 1, 2])
+
+
+def _is_static(shape: list[Any]) -> bool:
+    """Whether every dimension of a shape is a known number."""
+    return bool(shape) and all(isinstance(d, int) and d > 0 for d in shape)
+
+
+def _perm(node: onnx.NodeProto) -> list[int]:
+    """A Transpose's permutation (empty where it is not stated: all axes reversed)."""
+    return next((list(a.ints) for a in node.attribute if a.name == "perm"), [])
+
+
 def analyse_onnx(path: Path, input_hw: tuple[int, int] | None = None) -> StaticAnalysis:
     """Walk the graph; count params, MACs, weight and activation bytes per node."""
     try:
@@ -115,6 +131,7 @@ def analyse_onnx(path: Path, input_hw: tuple[int, int] | None = None) -> StaticA
     shapes = _shape_map(model)
     init = {t.name: t for t in model.graph.initializer}
     consts = {n.output[0] for n in model.graph.node if n.op_type == "Constant"}
+    static = set(init) | consts  # tensors known before run time: a converter folds them
     ops: list[OpStat] = []
     for i, node in enumerate(model.graph.node):
         if node.op_type == "Constant":
@@ -141,6 +158,15 @@ def analyse_onnx(path: Path, input_hw: tuple[int, int] | None = None) -> StaticA
             stat.activation_elems += _numel(shape) if shape else 0
         stat.macs = _macs(node, shapes)
         stat.kernel = _kernel(node, shapes, init)
+        shape_only = node.op_type == "Shape" and _is_static(shapes.get(node.input[0], ([], 0))[0])
+        # a weight's DequantizeLinear folds too, but stays listed: it says the model is int8
+        folded = shape_only or (
+            node.op_type not in QDQ and all(n in static for n in node.input if n)
+        )
+        swap = node.op_type == "Transpose" and _perm(node) in CHANNEL_SWAPS
+        stat.converted_away = folded or swap
+        if folded:
+            static.update(node.output)
         ops.append(stat)
     # int64 initialisers are shapes and indices, not learned parameters
     params = sum(

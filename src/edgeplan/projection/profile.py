@@ -27,7 +27,9 @@ class CostProfile:
     gmacs: float
     params_m: float
     input_pixels: int
-    ops: tuple[tuple[str, int], ...] = field(default=())  # (op type, MACs) in graph order
+    # (op type, MACs) in graph order, less what a converter to a static channels-last format
+    # drops (analysis.OpStat.converted_away): the ops a compiled file runs
+    ops: tuple[tuple[str, int], ...] = field(default=())
     source: str = "static analysis"
     kernels: frozenset[str] = frozenset()  # kernel tags it holds (projection/kernels.py)
     layers: int | None = None  # weighted layers per inference; None when not known
@@ -81,7 +83,7 @@ def from_analysis(name: str, a: StaticAnalysis) -> CostProfile:
         gmacs=a.macs / 1e9,
         params_m=a.params / 1e6,
         input_pixels=pixels,
-        ops=tuple((o.op_type, o.macs) for o in a.ops),
+        ops=tuple((o.op_type, o.macs) for o in a.ops if not o.converted_away),
         source="static analysis",
         kernels=tags(a.ops),
         layers=weighted_layers(a.ops) or None,

@@ -67,6 +67,9 @@ EDGE_TPU_OPS = {
     "SUB",
     "QUANTIZE",
     "DEQUANTIZE",
+    # a QDQ graph's pairs: its int8 TFLite holds them as quantised tensors
+    "QuantizeLinear",
+    "DequantizeLinear",
     "Split",
     "SPLIT",
     "Slice",
