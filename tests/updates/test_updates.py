@@ -388,13 +388,14 @@ def test_yunet_n_to_s_update_made_with_its_card_is_promoted(
     original = testdata / "models/yunet/yunet_s_320_320.onnx"
     card = tmp_path / "yunet-s.card.yaml"
     card.write_text(yaml.safe_dump(load_model(original).card.model_dump(mode="json")))
-    # the user's own export of the same network: no built-in card matches its bytes, so only
-    # the card in the bundle says how to preprocess (BGR 0-255, not the inferred /255)
+    # the user's own export of the same network: no built-in card matches its bytes (its
+    # family's is a fallback, matched by its outputs); the card in the bundle says how to
+    # preprocess it, and the agent keeps it with the version
     m = onnx.load(str(original))
     m.doc_string = "retrained in-house"
     yunet_s = tmp_path / "yunet_s_320_320.onnx"
     onnx.save(m, str(yunet_s))
-    assert "inferred" in load_model(yunet_s).card_source
+    assert "matched by its outputs" in load_model(yunet_s).card_source
     out = tmp_path / "yunet-s.tar"
     for args in (
         [

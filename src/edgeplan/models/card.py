@@ -18,10 +18,52 @@ def card_path_for(model: ModelFile) -> Path:
     return model.path.with_suffix(".card.yaml")
 
 
+# decoders that name one architecture family, whose published pre-processing a file of that
+# family (re-exported, re-saved, retrained) keeps; generic ones (classification, segmentation)
+# say nothing about it
+FAMILY_DECODERS = {"yunet", "ultraface", "fastestdet", "movenet", "blazeface", "db-text"}
+
+
+@lru_cache(maxsize=1)
+def _entries() -> list[dict[str, Any]]:
+    text = resources.files("edgeplan.models").joinpath("known/cards.yaml").read_text()
+    return list(yaml.safe_load(text))
+
+
 @lru_cache(maxsize=1)
 def _known() -> dict[str, dict[str, Any]]:
-    text = resources.files("edgeplan.models").joinpath("known/cards.yaml").read_text()
-    return {sha: entry for entry in yaml.safe_load(text) for sha in entry["sha256"]}
+    return {sha: entry for entry in _entries() for sha in entry["sha256"]}
+
+
+def family_card(fallback: ModelCard) -> tuple[ModelCard, str] | None:
+    """The built-in card of the architecture family a graph's outputs name (`fallback`'s
+    decoder, from infer_card), for a file whose sha256 is not known: its pre-processing,
+    thresholds and labels, with the graph's own input size, layout and dtype. None where the
+    decoder is generic or no family card has the same layout and input dtype. Among several,
+    the one of the graph's input size."""
+    if fallback.decoder not in FAMILY_DECODERS:
+        return None
+    same = [
+        e
+        for e in _entries()
+        if e["card"].get("decoder") == fallback.decoder
+        and e["card"]["input"].get("layout", "NCHW") == fallback.input.layout
+        and e["card"]["input"].get("dtype", "float32") == fallback.input.dtype
+    ]
+    if not same:
+        return None
+    size = (fallback.input.height_px, fallback.input.width_px)
+    entry = next(
+        (
+            e
+            for e in same
+            if (e["card"]["input"]["height_px"], e["card"]["input"]["width_px"]) == size
+        ),
+        same[0],
+    )
+    card = ModelCard.model_validate(entry["card"])
+    spec = card.input.model_copy(update={"height_px": size[0], "width_px": size[1]})
+    return card.model_copy(update={"input": spec}), entry["name"]
 
 
 def known_card(model: ModelFile) -> ModelCard | None:
@@ -54,6 +96,13 @@ def find_card(
             )
             known = known.model_copy(update={"input": spec})
         return known, f"built-in card for {_known()[model.sha256]['name']}"
+    family = family_card(fallback)
+    if family is not None:
+        card, name = family
+        return card, (
+            f"built-in card of its family, {name} (this file is not a known one: matched by its "
+            "outputs; its input size from the graph)"
+        )
     return fallback, "inferred from the graph"
 
 
