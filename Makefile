@@ -18,7 +18,15 @@ export EDGEPLAN_ONNX2TF ?= $(abspath $(TF_VENV))/bin/onnx2tf
 TORCH_VENV := .venv-torch
 EFFNET := out/efficientnet_lite0.onnx
 
-.PHONY: demo test lint venv tflite-tools effnet-lite0 effnet-lite0-pruned clean
+# The architecture counts and host times behind the catalogue (benchmarks/layer_counts.py,
+# benchmarks/host_profile.py): public model definitions, random weights, nothing downloaded.
+# torchvision from PyPI does not load beside torch 2.13.0, so this environment is its own.
+COUNT_VENV := .venv-counts
+COUNT_STAMP := $(COUNT_VENV)/.installed
+COUNT_TOOLS := torch==2.14.1 torchvision==0.29.1 timm==1.0.31 ultralytics==8.4.190 effdet==0.4.1 \
+	transformers==5.25.0 onnx==1.23.2 onnxruntime==1.32.0
+
+.PHONY: demo test lint venv tflite-tools count-tools effnet-lite0 effnet-lite0-pruned clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +44,13 @@ $(TF_STAMP): Makefile
 	touch $(TF_STAMP)
 
 tflite-tools: $(TF_STAMP)
+
+$(COUNT_STAMP): Makefile
+	$(PYTHON) -m venv $(COUNT_VENV)
+	$(COUNT_VENV)/bin/pip install --quiet $(COUNT_TOOLS)
+	touch $(COUNT_STAMP)
+
+count-tools: $(COUNT_STAMP)
 
 $(EFFNET): benchmarks/export_efficientnet_lite0.py
 	$(PYTHON) -m venv $(TORCH_VENV)

@@ -6,9 +6,9 @@ layout work, a fused-MBConv stage's efficiency) shows up on most hardware. This 
 every architecture benchmarks/layer_counts.py counts (the same public definitions, random
 weights, nothing downloaded), exports it to ONNX and times it with onnxruntime on this host's
 CPU, one thread, batch 1, fp32: the median of `--runs` inferences after one warm-up.
-Run in the PyTorch environment (`.venv-torch`, with onnxruntime installed):
+Run in the environment `make count-tools` builds (`.venv-counts`):
 
-    PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/host_profile.py [--json OUT] [--only ID ...]
+    PYTORCH_JIT=0 .venv-counts/bin/python benchmarks/host_profile.py [--json OUT] [--only ID ...]
 
 It prints a table and, with --json, writes {"host": {cpu, onnxruntime, threads, runs},
 "models": {model_id: {host_ms, gmacs, how}}} (`gmacs`: the build's own; compare it with the

@@ -12,10 +12,10 @@ downloaded) and run once at the catalogue input size with a hook on every Conv2d
 torchvision, timm, ultralytics (`<name>.yaml`) and effdet (EfficientDet). The TF Object
 Detection API SSDs have no PyTorch definition: tf_ssd.py rebuilds them from their configs (it
 reproduces OpenVINO's published parameters and FLOPs of ssd_mobilenet_v1_coco, ssd_mobilenet_v2
-_coco and ssdlite_mobilenet_v2 within 2%). Run in the PyTorch environment (`.venv-torch`, with
-torchvision, timm, ultralytics, effdet installed):
+_coco and ssdlite_mobilenet_v2 within 2%). Run in the environment `make count-tools` builds
+(`.venv-counts`: torch, torchvision, timm, ultralytics, effdet, transformers, pinned):
 
-    PYTORCH_JIT=0 .venv-torch/bin/python benchmarks/layer_counts.py [--json OUT]
+    PYTORCH_JIT=0 .venv-counts/bin/python benchmarks/layer_counts.py [--json OUT]
 
 It prints a table and, with --json, writes {model_id: {layers, depth, gmacs, params_m,
 gemm_gmacs, attention_gmacs, depthwise_gmacs, act_elements_m, global_gates, layout_elements_m,
