@@ -61,9 +61,15 @@ def family_card(fallback: ModelCard) -> tuple[ModelCard, str] | None:
         ),
         same[0],
     )
-    card = ModelCard.model_validate(entry["card"])
-    spec = card.input.model_copy(update={"height_px": size[0], "width_px": size[1]})
-    return card.model_copy(update={"input": spec}), entry["name"]
+    return _sized(ModelCard.model_validate(entry["card"]), size), entry["name"]
+
+
+def _sized(card: ModelCard, hw: tuple[int, int] | None) -> ModelCard:
+    """The card with the graph's input size (H, W), where the graph fixes one."""
+    if not hw or min(hw) <= 0 or (card.input.height_px, card.input.width_px) == hw:
+        return card
+    spec = card.input.model_copy(update={"height_px": hw[0], "width_px": hw[1]})
+    return card.model_copy(update={"input": spec})
 
 
 def known_card(model: ModelFile) -> ModelCard | None:
@@ -86,16 +92,7 @@ def find_card(
         return load_yaml_model(path, ModelCard), f"card file {path}"
     known = known_card(model)
     if known is not None:
-        if (
-            input_hw
-            and min(input_hw) > 0
-            and (known.input.height_px, known.input.width_px) != input_hw
-        ):
-            spec = known.input.model_copy(
-                update={"height_px": input_hw[0], "width_px": input_hw[1]}
-            )
-            known = known.model_copy(update={"input": spec})
-        return known, f"built-in card for {_known()[model.sha256]['name']}"
+        return _sized(known, input_hw), f"built-in card for {_known()[model.sha256]['name']}"
     family = family_card(fallback)
     if family is not None:
         card, name = family

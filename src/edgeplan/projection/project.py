@@ -168,9 +168,11 @@ def edge_tpu_subgraph(op_types: Sequence[str]) -> tuple[int, int]:
     QUANTIZE) run on the CPU and hand it their output, and from the first op it cannot map
     after that every op runs on the CPU, mappable or not ("More than one subgraph is not
     supported" in its log). (0, 0) when it maps none."""
-    start = next((i for i, op in enumerate(op_types) if op in EDGE_TPU_OPS), len(op_types))
-    end = next((i for i in range(start, len(op_types)) if op_types[i] not in EDGE_TPU_OPS), None)
-    return (start, len(op_types) if end is None else end) if start < len(op_types) else (0, 0)
+    n = len(op_types)
+    start = next((i for i, op in enumerate(op_types) if op in EDGE_TPU_OPS), None)
+    if start is None:
+        return 0, 0
+    return start, next((i for i in range(start, n) if op_types[i] not in EDGE_TPU_OPS), n)
 
 
 def _edge_tpu_split(profile: CostProfile) -> tuple[float, str]:
