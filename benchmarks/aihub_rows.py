@@ -11,14 +11,24 @@ catalogue holds (DEVICES). Precision `float` runs as fp16 on the Hexagon NPU and
 the TFLite delegate where profiled, else the QNN context binary, else onnxruntime's QNN EP (the
 three agree within a few percent, and the same figure three times would weigh a model thrice).
 Profiles that did not run wholly on the NPU (layers fell back to the CPU or GPU) are left out:
-they time a mix the device model does not describe. Rows for a (device, model, precision) the
-catalogue already holds from AI Hub are left alone.
+they time a mix the device model does not describe.
 
-    python benchmarks/aihub_rows.py ~/src/ai-hub-models --commit main >> new_rows.csv
+One snapshot per chipset: AI Hub re-profiles every model on each release, with a new QAIRT, and
+the same network's time moves between releases (on the QCS8450 proxy ResNet-50 took 3.05 ms in
+the v0.42 model card and 3.73 ms at v0.46.1; on the QCS8275 SqueezeNet 1.1 took 2.08 and 5.92
+ms). Rows from several releases on one chip make that drift look like the network's own cost.
+So with `--write`, a (device, model, precision) this commit profiles takes this commit's
+figure, and an earlier AI Hub row for it (a model card's table, a third party's AI Hub run) is
+replaced, its figure kept in the new row's note; without it, rows for triples the catalogue
+does not hold yet are printed.
+
+    python benchmarks/aihub_rows.py ~/src/ai-hub-models --commit v0.46.1 --write
 """
 
 import argparse
 import csv
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -125,22 +135,12 @@ def figures(perf: dict[str, Any]) -> list[tuple[str, str, str, float, str]]:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("repo", type=Path, help="a clone of quic/ai-hub-models")
-    ap.add_argument("--commit", default="HEAD", help="the ref to read (default HEAD)")
-    args = ap.parse_args()
-    sha, date = commit_of(args.repo, args.commit)
-    with CATALOGUE.open() as f:
-        have = {
-            (r["device_id"], r["model_id"], r["precision"])
-            for r in csv.DictReader(f)
-            if "AI Hub" in r["config"]
-        }
-    out = csv.writer(sys.stdout, lineterminator="\n")
+def snapshot_rows(repo: Path, sha: str, date: str) -> list[dict[str, str]]:
+    """Catalogue rows for every figure the commit profiles on the catalogue's chipsets."""
+    rows = []
     for folder, (mid, checkpoint, res) in HUB_IDS.items():
-        info_text = show(args.repo, sha, f"qai_hub_models/models/{folder}/info.yaml")
-        perf_text = show(args.repo, sha, f"qai_hub_models/models/{folder}/perf.yaml")
+        info_text = show(repo, sha, f"qai_hub_models/models/{folder}/info.yaml")
+        perf_text = show(repo, sha, f"qai_hub_models/models/{folder}/perf.yaml")
         if info_text is None or perf_text is None:
             print(f"# {folder}: no info.yaml or perf.yaml at {sha[:7]}", file=sys.stderr)
             continue
@@ -156,7 +156,7 @@ def main() -> int:
         )
         for device, prec, rt, ms, qairt in figures(yaml.safe_load(perf_text) or {}):
             dev = DEVICES.get(device)
-            if dev is None or (dev, mid, PRECISIONS[prec]) in have:
+            if dev is None:
                 continue
             config = (
                 f"{device} via Qualcomm AI Hub; ai-hub-models @{sha[:7]} ({date}); "
@@ -167,8 +167,78 @@ def main() -> int:
                 f"({'fp16 on the HTP' if prec == 'float' else 'int8 weights and activations'}); "
                 f"runtime {rt}; profile job inference time, all layers on the NPU"
             )
-            out.writerow([dev, config, mid, RUNTIMES[rt], PRECISIONS[prec], "1",
-                          "latency_ms_model_only", f"{ms:g}", source, note, "yes"])  # fmt: skip
+            values = [dev, config, mid, RUNTIMES[rt], PRECISIONS[prec], "1",
+                      "latency_ms_model_only", f"{ms:g}", source, note, "yes"]  # fmt: skip
+            rows.append(dict(zip(COLUMNS, values, strict=True)))
+    return rows
+
+
+COLUMNS = ["device_id", "config", "model_id", "framework", "precision", "batch", "metric",
+           "value", "source", "note", "verified"]  # fmt: skip
+
+
+def _triple(r: dict[str, str]) -> tuple[str, str, str]:
+    return r["device_id"], r["model_id"], r["precision"]
+
+
+def merged(catalogue: list[dict[str, str]], snap: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The catalogue with the snapshot's rows in: the earlier AI Hub rows for a triple the
+    snapshot profiles give way to one row in the first one's place (their figures and sources
+    move into its note), the snapshot's own rows are refreshed, other rows are untouched."""
+    by = {_triple(r): dict(r) for r in snap}
+    sources = {r["source"] for r in snap}
+
+    def earlier(r: dict[str, str]) -> bool:
+        return (
+            _triple(r) in by and "AI Hub" in r["config"] and r["metric"] == "latency_ms_model_only"
+        )
+
+    for r in catalogue:
+        if earlier(r) and r["source"] not in sources:
+            by[_triple(r)]["note"] += (
+                f"; supersedes {r['value']} ms ({r['source']}, an earlier AI Hub run)"
+            )
+    out, placed = [], set()
+    for r in catalogue:
+        if not earlier(r):
+            out.append(r)
+        elif _triple(r) not in placed:
+            out.append(by[_triple(r)])
+            placed.add(_triple(r))
+    return out + [r for t, r in by.items() if t not in placed]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("repo", type=Path, help="a clone of quic/ai-hub-models")
+    ap.add_argument("--commit", default="HEAD", help="the ref to read (default HEAD)")
+    ap.add_argument("--write", action="store_true", help="rewrite the catalogue (see above)")
+    args = ap.parse_args()
+    sha, date = commit_of(args.repo, args.commit)
+    lines = CATALOGUE.read_text().splitlines(keepends=True)
+    catalogue = list(csv.DictReader(lines))  # one row per line: no field holds a newline
+    snap = snapshot_rows(args.repo, sha, date)
+    if args.write:
+        rows = merged(catalogue, snap)
+        # rows left as they were keep their text (their quoting) so the diff shows the change
+        text = {
+            json.dumps(r, sort_keys=True): line
+            for r, line in zip(catalogue, lines[1:], strict=True)
+        }
+        with CATALOGUE.open("w", newline="") as f:
+            f.write(lines[0])
+            for r in rows:
+                line = text.get(json.dumps(r, sort_keys=True))
+                if line is None:
+                    buf = io.StringIO()
+                    csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n").writerow(r)
+                    line = buf.getvalue()
+                f.write(line)
+        print(f"{len(catalogue)} -> {len(rows)} rows", file=sys.stderr)
+        return 0
+    have = {_triple(r) for r in catalogue if "AI Hub" in r["config"]}
+    out = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+    out.writerows(r for r in snap if _triple(r) not in have)
     return 0
 
 
