@@ -530,10 +530,10 @@ def test_a_pipelined_chip_streams_faster_than_one_frame_per_latency() -> None:
     for r in rows[:: max(1, len(rows) // 6)]:
         m = CAT.models[r.model_id]
         pr = project(from_facts(m), "hailo-8", "int8", CAL, CAT)
-        assert pr.throughput_fps == pytest.approx(r.value, rel=1e-3) or (
-            pr.latency_ms and pr.throughput_fps == pytest.approx(1000 / pr.latency_ms, rel=1e-3)
-        )
-        assert pr.latency_ms and pr.throughput_fps >= 1000 / pr.latency_ms * (1 - 1e-6)
+        # its published figure (a second batch-1 figure of the model moves it a little), and
+        # a latency never shorter than that frame interval
+        assert pr.throughput_fps == pytest.approx(r.value, rel=0.05)
+        assert pr.latency_ms and pr.throughput_fps >= 1000 / pr.latency_ms * (1 - 1e-3)
     resnet = project(from_facts(CAT.models["resnet50_v1_224"]), "hailo-8", "int8", CAL, CAT)
     assert resnet.latency_ms and resnet.throughput_fps > 2 * 1000 / resnet.latency_ms
     assert any("pipelines frames" in n for n in resnet.notes)

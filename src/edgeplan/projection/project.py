@@ -183,6 +183,23 @@ def _edge_tpu_split(profile: CostProfile) -> tuple[float, str]:
     return sum(outside) / 1e9, profile.ops[end][0] if end < len(profile.ops) else ""
 
 
+def _stream_interval(
+    profile: CostProfile, device: str, precision: str, cal: Calibration, cat: Catalogue
+) -> tuple[float, str]:
+    """A pipelined chip's batch-1 frame interval (ms) and where it comes from: the throughput
+    fit, anchored on the model's own published batch-1 figure on the device where it has one."""
+    tp = cal.params[(device, "throughput")]
+    hw = segment_hardware(device, cat) if ":" in device else cat.device(device)
+    ms = latency_ms(hw, profile, precision, tp, "throughput_fps@b1")
+    own = own_rows(
+        cal.samples, (device, "throughput"), profile.name, precision, "throughput_fps@b1"
+    )
+    if own:
+        ms *= anchored_ratio(own, cal.params, cat)
+        return ms, f"its published batch-1 figure on {device}"
+    return ms, f"the batch-1 throughput fit ({plural(tp.rows, 'row')})"
+
+
 def project(
     profile: CostProfile,
     device: str,
@@ -225,19 +242,20 @@ def project(
         ratio = anchored_ratio(anchors, cal.params, cat)
         ms *= ratio
         how += f"; {describe(anchors, ratio)}"
-    stream_ms = None  # a pipelined chip's batch-1 frame interval, when it is not 1 / latency
+    stream_ms, stream_from = None, ""  # a pipelined chip's batch-1 frame interval
     if base_metric(metric) != "throughput_fps" and (device, "throughput") in cal.params:
         tp = cal.params[(device, "throughput")]
         if tp.context is not None:  # a frame takes at least one batch-1 issue interval
-            floor = stream_ms = latency_ms(seg_hw, profile, precision, tp, "throughput_fps@b1")
+            stream_ms, stream_from = _stream_interval(profile, device, precision, cal, cat)
+            floor = stream_ms
             if floor > ms:
                 notes.append(
                     f"latency raised from {ms:.2f} to {floor:.2f} ms: one frame at batch 1 "
-                    f"cannot take less than its batch-1 frame interval on {device} (fitted on "
-                    f"{plural(tp.rows, 'throughput row')}, context switching included)"
+                    f"cannot take less than its batch-1 frame interval on {device} (from "
+                    f"{stream_from}, context switching included)"
                 )
                 ms = floor
-                how += f"; floored by the batch-1 throughput fit ({tp.rows} rows)"
+                how += f"; floored by its batch-1 frame interval ({stream_from})"
     fallback = 0.0
     if seg_hw.kind == "tpu" and profile.ops:
         fallback, first_op = _edge_tpu_split(profile)
@@ -300,24 +318,14 @@ def project(
     if anchors and cal.anchored:
         band, band_source = cal.anchored_band(device)
     tput = 1000.0 / ms if ms > 0 else None
-    if stream_ms is not None:
+    if stream_ms is not None and stream_ms < ms:
         # a dataflow chip streams frames through its layers: a new frame enters before the
         # last one leaves, so its frame rate is its batch-1 interval's, not 1000 / latency
-        own = own_rows(
-            cal.samples, (device, "throughput"), profile.name, precision, "throughput_fps@b1"
+        tput = 1000.0 / stream_ms
+        notes.append(
+            f"{tput:.1f} fps from {stream_from}: {device} pipelines frames through its layers, "
+            f"so a stream of frames runs faster than one per latency ({1000.0 / ms:.1f} fps)"
         )
-        ratio = anchored_ratio(own, cal.params, cat) if own else 1.0
-        if stream_ms * ratio < ms:
-            tput = 1000.0 / (stream_ms * ratio)
-            whence = (
-                f"its published batch-1 figure on {device}"
-                if own
-                else f"the batch-1 throughput fit ({plural(tp.rows, 'row')})"
-            )
-            notes.append(
-                f"{tput:.1f} fps from {whence}: {device} pipelines frames through its layers, "
-                f"so a stream of frames runs faster than one per latency ({1000.0 / ms:.1f} fps)"
-            )
     power = hw.power_max_w
     power_src = "published max (at full load)" if power else "assumed kind default"
     power = power if power is not None else DEFAULT_POWER_W.get(hw.kind, 10.0)
