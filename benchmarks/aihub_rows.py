@@ -89,6 +89,10 @@ HUB_IDS = {
 }
 
 
+COLUMNS = ["device_id", "config", "model_id", "framework", "precision", "batch", "metric",
+           "value", "source", "note", "verified"]  # fmt: skip
+
+
 def show(repo: Path, ref: str, path: str) -> str | None:
     done = subprocess.run(
         ["git", "-C", str(repo), "show", f"{ref}:{path}"], capture_output=True, text=True
@@ -173,10 +177,6 @@ def snapshot_rows(repo: Path, sha: str, date: str) -> list[dict[str, str]]:
     return rows
 
 
-COLUMNS = ["device_id", "config", "model_id", "framework", "precision", "batch", "metric",
-           "value", "source", "note", "verified"]  # fmt: skip
-
-
 def _triple(r: dict[str, str]) -> tuple[str, str, str]:
     return r["device_id"], r["model_id"], r["precision"]
 
@@ -194,10 +194,15 @@ def merged(catalogue: list[dict[str, str]], snap: list[dict[str, str]]) -> list[
         )
 
     for r in catalogue:
-        if earlier(r) and r["source"] not in sources:
+        if not earlier(r):
+            continue
+        if r["source"] not in sources:
             by[_triple(r)]["note"] += (
                 f"; supersedes {r['value']} ms ({r['source']}, an earlier AI Hub run)"
             )
+        else:  # this snapshot's row from a previous run: the figures it superseded stay noted
+            _, sep, kept = r["note"].partition("; supersedes ")
+            by[_triple(r)]["note"] += sep + kept
     out, placed = [], set()
     for r in catalogue:
         if not earlier(r):
