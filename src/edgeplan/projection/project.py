@@ -184,12 +184,11 @@ def _edge_tpu_split(profile: CostProfile) -> tuple[float, str]:
 
 
 def _stream_interval(
-    profile: CostProfile, device: str, precision: str, cal: Calibration, cat: Catalogue
-) -> tuple[float, str]:
-    """A pipelined chip's batch-1 frame interval (ms) and where it comes from: the throughput
-    fit, anchored on the model's own published batch-1 figure on the device where it has one."""
-    tp = cal.params[(device, "throughput")]
-    hw = segment_hardware(device, cat) if ":" in device else cat.device(device)
+    hw: Hardware, tp: DeviceParams, profile: CostProfile, device: str, precision: str,
+    cal: Calibration, cat: Catalogue,
+) -> tuple[float, str]:  # fmt: skip
+    """A pipelined chip's batch-1 frame interval (ms) from its throughput fit `tp`, anchored on
+    the model's own published batch-1 figure on the device where it has one, and its source."""
     ms = latency_ms(hw, profile, precision, tp, "throughput_fps@b1")
     own = own_rows(
         cal.samples, (device, "throughput"), profile.name, precision, "throughput_fps@b1"
@@ -246,15 +245,16 @@ def project(
     if base_metric(metric) != "throughput_fps" and (device, "throughput") in cal.params:
         tp = cal.params[(device, "throughput")]
         if tp.context is not None:  # a frame takes at least one batch-1 issue interval
-            stream_ms, stream_from = _stream_interval(profile, device, precision, cal, cat)
-            floor = stream_ms
-            if floor > ms:
+            stream_ms, stream_from = _stream_interval(
+                seg_hw, tp, profile, device, precision, cal, cat
+            )
+            if stream_ms > ms:
                 notes.append(
-                    f"latency raised from {ms:.2f} to {floor:.2f} ms: one frame at batch 1 "
+                    f"latency raised from {ms:.2f} to {stream_ms:.2f} ms: one frame at batch 1 "
                     f"cannot take less than its batch-1 frame interval on {device} (from "
                     f"{stream_from}, context switching included)"
                 )
-                ms = floor
+                ms = stream_ms
                 how += f"; floored by its batch-1 frame interval ({stream_from})"
     fallback = 0.0
     if seg_hw.kind == "tpu" and profile.ops:
